@@ -1,0 +1,29 @@
+"""pusa: vectorized-timestep video diffusion (Pusa / VTA) on Wan video transformers.
+
+Light modules (``pusa.flow``, ``pusa.sampling``, ``pusa.frames``, ``pusa.conditions``) import only
+torch. The heavy names below load diffusers on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "PusaPipeline": "pusa.pipeline",
+    "PusaPipelineOutput": "pusa.pipeline",
+    "PusaTransformer3DModel": "pusa.models",
+    "PackingAutoencoder": "pusa.models",
+    "FrameCondition": "pusa.conditions",
+}
+
+__all__ = [*_LAZY, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'pusa' has no attribute {name!r}")

@@ -1,0 +1,117 @@
+"""Flow-matching math for vectorized timesteps. Pure functions, torch only.
+
+One time convention, used everywhere in pusa (Wan / SD3 rectified flow):
+
+    x_σ = (1 − σ)·x0 + σ·x1,    σ ∈ [0, 1],  σ = 1 is noise x1, σ = 0 is data x0
+    v   = dx_σ/dσ = x1 − x0
+
+The model's timestep input is t = 1000·σ. Pusa (VTA) gives every latent frame f its own σ_f, so
+σ becomes a vector τ ∈ [0, 1]^F and x_τ = (1 − τ) ⊙ x0 + τ ⊙ x1, broadcast over the frame axis of a
+[B, C, F, H, W] latent.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+NUM_TRAIN_TIMESTEPS = 1000
+
+
+def shift_sigma(sigma: torch.Tensor, shift: float) -> torch.Tensor:
+    """Resolution shift of the flow schedule: σ' = s·σ / (1 + (s − 1)·σ). s = 1 is the identity."""
+    if shift <= 0:
+        raise ValueError(f"shift must be > 0, got {shift}")
+    return shift * sigma / (1 + (shift - 1) * sigma)
+
+
+def inference_sigmas(num_steps: int, shift: float = 5.0) -> torch.Tensor:
+    """Sampling schedule σ_0 … σ_N, shape (N+1,), float64 → float32.
+
+    σ_i = shift(1 − i/N) for i = 0…N−1 and σ_N = 0 (the reference's linspace(1, 0, N+1)[:-1]
+    warped by the shift, with sigma_min 0). N = 4, s = 5 gives 1000·σ = 1000, 937.5, 833.3, 625, 0.
+    """
+    if num_steps < 1:
+        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+    base = 1 - torch.arange(num_steps, dtype=torch.float64) / num_steps
+    sigmas = torch.cat([shift_sigma(base, shift), torch.zeros(1, dtype=torch.float64)])
+    return sigmas.to(torch.float32)
+
+
+def training_sigma_grid(shift: float = 5.0, num_train_timesteps: int = NUM_TRAIN_TIMESTEPS) -> torch.Tensor:
+    """The reference's discrete training grid: 1000 shifted sigmas from 1 down to 1/1000, shape (1000,)."""
+    return inference_sigmas(num_train_timesteps, shift)[:-1]
+
+
+def training_sigmas(
+    batch_size: int,
+    num_frames: int,
+    p_async: float = 1.0,
+    shift: float = 5.0,
+    mode: Literal["grid", "continuous"] = "grid",
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Per-frame training sigmas τ with the probabilistic timestep sampling strategy (PTSS), shape [B, F].
+
+    For each sample, with probability p_async every latent frame draws its own σ independently
+    (asynchronous, the paper's setting p_async = 1); otherwise one σ is drawn and shared by all frames
+    (synchronous, plain video flow matching).
+
+    mode "grid" draws an index uniformly from the 1000-step shifted grid (the reference);
+    mode "continuous" draws u ~ U(0, 1) and returns shift(u).
+    """
+    if not 0.0 <= p_async <= 1.0:
+        raise ValueError(f"p_async must be in [0, 1], got {p_async}")
+    if mode == "grid":
+        grid = training_sigma_grid(shift)
+        idx = torch.randint(0, len(grid), (batch_size, num_frames), generator=generator)
+        sigma = grid[idx]  # [B, F]
+    elif mode == "continuous":
+        u = torch.rand(batch_size, num_frames, generator=generator, dtype=torch.float64)
+        sigma = shift_sigma(u, shift).to(torch.float32)  # [B, F]
+    else:
+        raise ValueError(f"mode must be 'grid' or 'continuous', got {mode!r}")
+    is_async = torch.rand(batch_size, generator=generator) < p_async  # [B]
+    shared = sigma[:, :1].expand(-1, num_frames)  # [B, F]: first frame's draw for everyone
+    sigma = torch.where(is_async[:, None], sigma, shared)
+    return sigma.to(device) if device is not None else sigma
+
+
+def _frame_broadcast(tau: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """View τ [B, F] (or [F]) as [B, 1, F, 1, 1] against a [B, C, F, H, W] latent."""
+    if tau.ndim == 1:
+        tau = tau[None]
+    if tau.shape[-1] != like.shape[2]:
+        raise ValueError(f"tau has {tau.shape[-1]} frames but the latent has {like.shape[2]}")
+    return tau[:, None, :, None, None].to(like.dtype)
+
+
+def interpolate(x0: torch.Tensor, x1: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+    """Frame-wise interpolation x_τ = (1 − τ) ⊙ x0 + τ ⊙ x1; x0, x1 [B, C, F, H, W], τ [B, F]."""
+    t = _frame_broadcast(tau, x0)
+    return (1 - t) * x0 + t * x1
+
+
+def fafm_target(x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
+    """Frame-aware flow-matching target: the velocity v = x1 − x0 (noise minus data)."""
+    return x1 - x0
+
+
+def fafm_loss(
+    v_pred: torch.Tensor,
+    x0: torch.Tensor,
+    x1: torch.Tensor,
+    frame_weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """FAFM loss: mean over all elements of ‖v_θ(x_τ, τ) − (x1 − x0)‖².
+
+    frame_weights [B, F] (optional, off by default) weights each frame's squared error; the reference
+    instead scales the scalar MSE by a mean per-frame weight, which this generalises.
+    """
+    err = (v_pred.float() - fafm_target(x0, x1).float()) ** 2  # [B, C, F, H, W]
+    if frame_weights is None:
+        return err.mean()
+    w = _frame_broadcast(frame_weights.float(), err)
+    return (err * w).mean() / w.mean()

@@ -1,0 +1,163 @@
+"""PusaTransformer3DModel: the Wan DiT with vectorized timesteps (VTA).
+
+It is diffusers' WanTransformer3DModel with the same parameters and names, so every Wan2.1
+checkpoint in diffusers layout loads with ``from_pretrained`` and LoRA, offload and cache hooks keep
+working. Only ``forward`` changes: a timestep of shape [B, F] (one per latent frame) runs Wan's
+time embedding once per frame and modulates each frame's tokens with its own shift/scale/gate.
+No new parameters; with all frames equal it is exactly the scalar model.
+
+Cost: the per-frame modulation is [B, F, 6, D], applied by viewing the hidden states as
+[B, F, H'·W', D] and broadcasting. diffusers' per-token path (timestep [B, L]) materialises
+[B, L, 6, D] in every block instead.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import torch
+from diffusers.models.modeling_outputs import Transformer2DModelOutput
+from diffusers.models.modeling_utils import ModelMixin  # noqa: F401  (DiffusionPipeline.from_pretrained looks it up in this module)
+from diffusers.models.transformers.transformer_wan import WanTransformer3DModel, WanTransformerBlock
+from diffusers.utils import apply_lora_scale
+
+
+def per_frame_modulation(table: torch.Tensor, proj: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Split table [1, K, D] + proj [B, F, K, D] into K tensors of shape [B, F, 1, D] (fp32)."""
+    mod = table[None].float() + proj.float()  # [1, 1, K, D] + [B, F, K, D] → [B, F, K, D]
+    return tuple(mod[:, :, k, None, :] for k in range(mod.shape[2]))  # each [B, F, 1, D]
+
+
+def _framewise(x: torch.Tensor, num_frames: int) -> torch.Tensor:
+    """View tokens [B, L, D] as [B, F, H'W', D] (tokens are frame-major after the (1,2,2) patch)."""
+    return x.unflatten(1, (num_frames, -1))
+
+
+def modulate(x: torch.Tensor, norm: torch.nn.Module, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """norm(x)·(1 + scale) + shift per frame; x [B, L, D], scale/shift [B, F, 1, D] → [B, L, D] (fp32)."""
+    normed = _framewise(norm(x.float()), scale.shape[1])  # [B, F, H'W', D]
+    return (normed * (1 + scale) + shift).flatten(1, 2)  # [B, L, D]
+
+
+def gated_residual(x: torch.Tensor, y: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+    """x + y·gate per frame, in fp32, returned in x's dtype; x, y [B, L, D], gate [B, F, 1, D]."""
+    out = _framewise(x.float(), gate.shape[1]) + _framewise(y.float(), gate.shape[1]) * gate
+    return out.flatten(1, 2).type_as(x)
+
+
+def block_forward_per_frame(
+    block: WanTransformerBlock,
+    hidden_states: torch.Tensor,
+    encoder_hidden_states: torch.Tensor,
+    timestep_proj: torch.Tensor,
+    rotary_emb: Any,
+) -> torch.Tensor:
+    """One Wan block with per-frame modulation. timestep_proj [B, F, 6, D], hidden_states [B, L, D].
+
+    Mirrors WanTransformerBlock.forward operation for operation (same fp32 casts), but keeps the six
+    modulation tensors at [B, F, 1, D] instead of [B, L, D].
+    """
+    shift_msa, scale_msa, gate_msa, c_shift, c_scale, c_gate = per_frame_modulation(
+        block.scale_shift_table, timestep_proj
+    )
+    # 1. Self-attention
+    norm_x = modulate(hidden_states, block.norm1, scale_msa, shift_msa).type_as(hidden_states)
+    attn_out = block.attn1(norm_x, None, None, rotary_emb)
+    hidden_states = gated_residual(hidden_states, attn_out, gate_msa)
+    # 2. Cross-attention (no modulation)
+    norm_x = block.norm2(hidden_states.float()).type_as(hidden_states)
+    hidden_states = hidden_states + block.attn2(norm_x, encoder_hidden_states, None, None)
+    # 3. Feed-forward
+    norm_x = modulate(hidden_states, block.norm3, c_scale, c_shift).type_as(hidden_states)
+    return gated_residual(hidden_states, block.ffn(norm_x), c_gate)
+
+
+class PusaTransformer3DModel(WanTransformer3DModel):
+    """Wan video transformer whose ``forward`` takes a timestep of shape [B], [B, F] or [B, L].
+
+    - [B]: one timestep per sample, identical to WanTransformer3DModel.
+    - [B, F] with F the number of latent frames (after temporal patching): the VTA path.
+    - [B, L] with L the number of tokens: diffusers' per-token path (Wan2.2 TI2V), unchanged.
+    """
+
+    def timestep_kind(self, hidden_states: torch.Tensor, timestep: torch.Tensor) -> str:
+        """'scalar', 'frame' or 'token' for a timestep given with hidden_states [B, C, F, H, W]."""
+        _, _, frames, height, width = hidden_states.shape
+        p_t, p_h, p_w = self.config.patch_size
+        num_frames, tokens = frames // p_t, (frames // p_t) * (height // p_h) * (width // p_w)
+        if timestep.ndim == 1:
+            return "scalar"
+        if timestep.ndim == 2 and timestep.shape[1] == num_frames:
+            return "frame"
+        if timestep.ndim == 2 and timestep.shape[1] == tokens:
+            return "token"
+        raise ValueError(
+            f"timestep must have shape [B], [B, F={num_frames}] or [B, L={tokens}], got {tuple(timestep.shape)}"
+        )
+
+    @apply_lora_scale("attention_kwargs")
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        timestep: torch.Tensor,
+        encoder_hidden_states: torch.Tensor,
+        encoder_hidden_states_image: torch.Tensor | None = None,
+        return_dict: bool = True,
+        attention_kwargs: dict[str, Any] | None = None,
+    ) -> torch.Tensor | Transformer2DModelOutput:
+        if self.timestep_kind(hidden_states, timestep) != "frame":
+            # Scalar and per-token timesteps: the base model, untouched. attention_kwargs were
+            # consumed by our own apply_lora_scale, so do not apply the LoRA scale twice.
+            return WanTransformer3DModel.forward.__wrapped__(
+                self, hidden_states, timestep, encoder_hidden_states, encoder_hidden_states_image,
+                return_dict=return_dict, attention_kwargs=None,
+            )
+        return self._forward_per_frame(hidden_states, timestep, encoder_hidden_states,
+                                       encoder_hidden_states_image, return_dict)
+
+    def _forward_per_frame(
+        self,
+        hidden_states: torch.Tensor,
+        timestep: torch.Tensor,
+        encoder_hidden_states: torch.Tensor,
+        encoder_hidden_states_image: torch.Tensor | None,
+        return_dict: bool,
+    ) -> torch.Tensor | Transformer2DModelOutput:
+        batch_size, _, frames, height, width = hidden_states.shape
+        p_t, p_h, p_w = self.config.patch_size
+        num_frames, post_h, post_w = frames // p_t, height // p_h, width // p_w
+
+        rotary_emb = self.rope(hidden_states)
+        hidden_states = self.patch_embedding(hidden_states)  # [B, D, F, H', W']
+        hidden_states = hidden_states.flatten(2).transpose(1, 2).contiguous()  # [B, L, D], frame-major
+
+        # Wan's time embedding, run once per latent frame: temb [B, F, D], proj [B, F, 6·D].
+        temb, timestep_proj, encoder_hidden_states, encoder_hidden_states_image = self.condition_embedder(
+            timestep.flatten(), encoder_hidden_states, encoder_hidden_states_image, timestep_seq_len=num_frames
+        )
+        timestep_proj = timestep_proj.unflatten(2, (6, -1))  # [B, F, 6, D]
+        if encoder_hidden_states_image is not None:
+            encoder_hidden_states = torch.concat([encoder_hidden_states_image, encoder_hidden_states], dim=1)
+
+        for block in self.blocks:
+            step = partial(block_forward_per_frame, block)
+            if torch.is_grad_enabled() and self.gradient_checkpointing:
+                hidden_states = self._gradient_checkpointing_func(
+                    step, hidden_states, encoder_hidden_states, timestep_proj, rotary_emb
+                )
+            else:
+                hidden_states = step(hidden_states, encoder_hidden_states, timestep_proj, rotary_emb)
+
+        # Output norm with the head's own [1, 2, D] table, per frame.
+        shift, scale = per_frame_modulation(self.scale_shift_table.to(temb.device), temb[:, :, None, :])
+        shift, scale = shift.to(hidden_states.device), scale.to(hidden_states.device)
+        hidden_states = modulate(hidden_states, self.norm_out, scale, shift).type_as(hidden_states)
+        hidden_states = self.proj_out(hidden_states)  # [B, L, p_t·p_h·p_w·C]
+
+        hidden_states = hidden_states.reshape(batch_size, num_frames, post_h, post_w, p_t, p_h, p_w, -1)
+        hidden_states = hidden_states.permute(0, 7, 1, 4, 2, 5, 3, 6)  # [B, C, F, p_t, H', p_h, W', p_w]
+        output = hidden_states.flatten(6, 7).flatten(4, 5).flatten(2, 3)  # [B, C, F·p_t, H, W]
+        if not return_dict:
+            return (output,)
+        return Transformer2DModelOutput(sample=output)
