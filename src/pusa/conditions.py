@@ -35,7 +35,7 @@ def to_frames(data: Any) -> torch.Tensor:
         return torch.cat([to_frames(d) for d in data])
     if hasattr(data, "convert") and hasattr(data, "size"):  # PIL.Image without importing PIL
         data = np.asarray(data.convert("RGB"))
-    x = torch.as_tensor(np.asarray(data) if not isinstance(data, torch.Tensor) else data)
+    x = data if isinstance(data, torch.Tensor) else torch.from_numpy(np.array(data))
     if x.ndim == 3:
         x = x[None]
     if x.ndim != 4 or x.shape[-1] != 3:

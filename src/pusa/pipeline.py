@@ -21,6 +21,7 @@ from diffusers.utils import BaseOutput
 
 from pusa.conditions import FrameCondition, SlotPlan, canvas, fit_frames, multipliers_from_plan, plan_conditions
 from pusa.flow import inference_sigmas
+import pusa.models  # noqa: F401  (diffusers resolves saved components only from imported modules)
 from pusa.frames import check_frame_count, num_latent_frames, vae_factors
 from pusa.sampling import TimestepMode, frame_multipliers, model_timesteps, noised_start, sample_euler, schedule_matrix
 

@@ -161,3 +161,21 @@ class PusaTransformer3DModel(WanTransformer3DModel):
         if not return_dict:
             return (output,)
         return Transformer2DModelOutput(sample=output)
+
+    def load_wan_state_dict(self, state_dict: dict[str, torch.Tensor], strict: bool = True) -> None:
+        """Load weights in the original Wan release layout (``blocks.N.self_attn.q.weight`` …).
+
+        Keys are renamed with diffusers' ``convert_wan_transformer_to_diffusers`` (a ``model.diffusion_model.``
+        prefix is accepted). With strict=True, any missing or unexpected key raises a ValueError
+        listing a few of them.
+        """
+        from diffusers.loaders.single_file_utils import convert_wan_transformer_to_diffusers
+
+        converted = convert_wan_transformer_to_diffusers(dict(state_dict))
+        result = self.load_state_dict(converted, strict=False)
+        if strict and (result.missing_keys or result.unexpected_keys):
+            raise ValueError(
+                f"Wan checkpoint does not match this transformer: missing {result.missing_keys[:5]} "
+                f"({len(result.missing_keys)} in all), unexpected {result.unexpected_keys[:5]} "
+                f"({len(result.unexpected_keys)} in all)"
+            )

@@ -1,0 +1,209 @@
+"""The ``pusa`` command. A thin layer: parse → build → run; everything here is in the Python API.
+
+Bad input gets one line on stderr ("error: …") and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Vectorized-timestep video diffusion (Pusa): one model for every video task.")
+
+EXIT_BAD_INPUT = 2
+_IMAGE_SPEC = re.compile(r"^(?P<path>.+?)(?:@(?P<frame>-?\d+)(?::(?P<noise>[^:@]+))?)?$")
+_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
+
+
+class UserError(Exception):
+    """Bad input from the command line: printed as one line, exit code 2."""
+
+
+@app.callback()
+def _root() -> None:
+    """pusa: vectorized-timestep video diffusion."""
+
+
+def parse_image_spec(spec: str) -> tuple[str, int, float]:
+    """``PATH[@FRAME[:NOISE]]`` → (path, pixel frame, noise multiplier); defaults frame 0, noise 0."""
+    m = _IMAGE_SPEC.match(spec)
+    if not m or not m.group("path"):
+        raise UserError(f"--image {spec!r}: expected PATH[@FRAME[:NOISE]], e.g. start.png@0:0.2")
+    frame, noise = m.group("frame"), m.group("noise")
+    try:
+        noise_value = float(noise) if noise is not None else 0.0
+    except ValueError:
+        raise UserError(f"--image {spec!r}: noise {noise!r} is not a number in [0, 1]") from None
+    return m.group("path"), int(frame) if frame is not None else 0, noise_value
+
+
+def parse_keep(spec: str) -> list[tuple[int, int]]:
+    """``0-12,77-80`` → [(0, 12), (77, 80)], inclusive pixel-frame ranges."""
+    ranges = []
+    for part in spec.split(","):
+        m = _RANGE.match(part)
+        if not m:
+            raise UserError(f"--keep {spec!r}: expected comma-separated frames or ranges, e.g. 0-12,77-80")
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if hi < lo:
+            raise UserError(f"--keep {spec!r}: range {lo}-{hi} runs backwards")
+        ranges.append((lo, hi))
+    return ranges
+
+
+def build_conditions(images: list[str], video: Optional[Path], keep: Optional[str], noise: float,
+                     num_frames: int):
+    """Conditions from --image specs and --video/--keep/--noise (all positions in pixel frames)."""
+    from pusa.conditions import FrameCondition
+    from pusa.io import read_image, read_video
+
+    conditions = []
+    for spec in images:
+        path, frame, m = parse_image_spec(spec)
+        if not 0 <= frame < num_frames:
+            raise UserError(f"--image {spec!r}: frame {frame} is outside 0-{num_frames - 1} for --frames {num_frames}")
+        if not 0.0 <= m <= 1.0:
+            raise UserError(f"--image {spec!r}: noise {m} must be in [0, 1]")
+        conditions.append(FrameCondition(read_image(path), frame, m, label=Path(path).name))
+    if video is None:
+        if keep is not None:
+            raise UserError("--keep needs --video")
+        return conditions
+    if not 0.0 <= noise <= 1.0:
+        raise UserError(f"--noise {noise} must be in [0, 1]")
+    frames, _ = read_video(video)
+    ranges = parse_keep(keep) if keep else [(0, min(len(frames), num_frames) - 1)]
+    for lo, hi in ranges:
+        if hi >= num_frames:
+            raise UserError(f"--keep {keep!r}: frame {hi} is outside 0-{num_frames - 1} for --frames {num_frames}")
+        if hi >= len(frames):
+            raise UserError(f"--keep {keep!r}: frame {hi} is past the end of {video} ({len(frames)} frames)")
+        conditions.append(FrameCondition(frames[lo:hi + 1], lo, noise, label=f"{Path(video).name}[{lo}-{hi}]"))
+    return conditions
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command()
+def generate(
+    prompt: Annotated[str, typer.Option("--prompt", "-p", help="What the video shows.")] = "",
+    model: Annotated[Optional[Path], typer.Option(help="Pipeline folder (PusaPipeline.save_pretrained layout).")] = None,
+    lora: Annotated[Optional[list[Path]], typer.Option(help="LoRA .safetensors (repeatable).")] = None,
+    lora_alpha: Annotated[Optional[list[float]], typer.Option(help="LoRA strength α, merged as W + α·B·A (one, or one per --lora).")] = None,
+    negative_prompt: Annotated[str, typer.Option(help="What to steer away from (used when --cfg != 1).")] = "",
+    image: Annotated[Optional[list[str]], typer.Option(help="Condition image PATH[@FRAME[:NOISE]] (repeatable); FRAME is a pixel frame.")] = None,
+    video: Annotated[Optional[Path], typer.Option(help="Condition video (extend/complete/v2v).")] = None,
+    keep: Annotated[Optional[str], typer.Option(help="Pixel frames of --video to keep, e.g. 0-12,77-80 (default: all).")] = None,
+    noise: Annotated[float, typer.Option(help="Noise multiplier m in [0, 1] for --video frames.")] = 0.0,
+    frames: Annotated[Optional[int], typer.Option(help="Pixel frames, r·k+1 (model default if omitted).")] = None,
+    height: Annotated[Optional[int], typer.Option(help="Height in pixels (model default if omitted).")] = None,
+    width: Annotated[Optional[int], typer.Option(help="Width in pixels (model default if omitted).")] = None,
+    steps: Annotated[int, typer.Option(help="Sampling steps.")] = 10,
+    cfg: Annotated[float, typer.Option(help="Classifier-free guidance scale (1 = off).")] = 3.0,
+    shift: Annotated[float, typer.Option(help="Flow shift s.")] = 5.0,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed (random if omitted; printed).")] = None,
+    timestep_mode: Annotated[str, typer.Option(help="'float' (exact) or 'reference' (Pusa V1 bf16/int rounding).")] = "float",
+    dtype: Annotated[str, typer.Option(help="float32 or bfloat16.")] = "float32",
+    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:1, … (default: cuda if available).")] = "auto",
+    out: Annotated[Path, typer.Option(help="Output .mp4; a contact sheet .png and settings .json go beside it.")] = Path("pusa.mp4"),
+    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+) -> None:
+    """Generate a video from a prompt and optional image/video conditions."""
+    try:
+        _generate(**locals())
+    except (UserError, ValueError, FileNotFoundError, FileExistsError, TypeError) as err:
+        _fail(str(err).splitlines()[0] if str(err) else err.__class__.__name__)
+
+
+def _generate(prompt, model, lora, lora_alpha, negative_prompt, image, video, keep, noise, frames, height, width,
+              steps, cfg, shift, seed, timestep_mode, dtype, device, out, overwrite) -> None:
+    # 1. Parse: everything checkable without the model.
+    if model is None:
+        raise UserError("--model DIR is required (a PusaPipeline folder; the embedded mini model is not shipped yet)")
+    if not (model / "model_index.json").is_file():
+        raise UserError(f"--model {model}: not a pipeline folder (no model_index.json); check the path")
+    if steps < 1:
+        raise UserError(f"--steps {steps}: must be >= 1")
+    if timestep_mode not in ("float", "reference"):
+        raise UserError(f"--timestep-mode {timestep_mode!r}: use 'float' or 'reference'")
+    if dtype not in ("float32", "bfloat16"):
+        raise UserError(f"--dtype {dtype!r}: use float32 or bfloat16 (float16 is not supported on CPU)")
+    if out.suffix.lower() != ".mp4":
+        raise UserError(f"--out {out}: must end in .mp4")
+    sheet_path, meta_path = out.with_suffix(".png"), out.with_suffix(".json")
+    for path in (out, sheet_path, meta_path):
+        if path.exists() and not overwrite:
+            raise UserError(f"{path} already exists; pass --overwrite or choose another --out")
+    for path in lora or []:
+        if not path.is_file():
+            raise UserError(f"--lora {path}: file not found")
+
+    # 2. Build.
+    import torch
+
+    from pusa.io import write_contact_sheet, write_video
+    from pusa.pipeline import PusaPipeline
+
+    torch_dtype = torch.bfloat16 if dtype == "bfloat16" else torch.float32
+    dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+    pipe = PusaPipeline.from_pretrained(str(model), dtype=torch_dtype).to(dev)
+    pipe.set_progress_bar_config(disable=True)
+    if lora:
+        from pusa.models.lora import load_loras
+
+        load_loras(pipe, lora, lora_alpha or [1.0])
+    num_frames = frames or pipe.config.default_num_frames
+    conditions = build_conditions(image or [], video, keep, noise, num_frames)
+    seed = seed if seed is not None else random.randrange(2**31)
+    height, width = height or pipe.config.default_height, width or pipe.config.default_width
+    plans = pipe.check_inputs(prompt, negative_prompt, conditions, num_frames, height, width, steps, cfg, shift)
+    for plan in plans:
+        typer.echo(plan.describe(pipe.temporal_factor), err=True)
+
+    # 3. Run, with a progress bar driven by the sampler callback.
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("sampling"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), transient=True) as progress:
+        task = progress.add_task("sampling", total=steps)
+        result = pipe(prompt, negative_prompt=negative_prompt, conditions=conditions, num_frames=num_frames,
+                      height=height, width=width, num_inference_steps=steps, guidance_scale=cfg, shift=shift,
+                      generator=torch.Generator().manual_seed(seed), timestep_mode=timestep_mode,
+                      callback=lambda info: progress.update(task, completed=info["i"] + 1))
+    video_frames = result.frames[0]  # [T, H, W, 3]
+    conditioned = {p for plan in plans for p in range(plan.condition.start, plan.condition.end + 1)}
+    write_video(out, video_frames, fps=pipe.config.fps, overwrite=overwrite)
+    write_contact_sheet(sheet_path, video_frames, highlight=conditioned, overwrite=overwrite)
+    settings = {"prompt": prompt, "negative_prompt": negative_prompt, "model": str(model), "seed": seed,
+                "frames": num_frames, "height": height, "width": width, "steps": steps, "cfg": cfg, "shift": shift,
+                "timestep_mode": timestep_mode, "fps": pipe.config.fps,
+                "lora": [str(p) for p in lora or []], "lora_alpha": lora_alpha or [],
+                "conditions": [plan.describe(pipe.temporal_factor) for plan in plans], "argv": sys.argv[1:]}
+    from pusa.io import atomic_path
+
+    with atomic_path(meta_path, overwrite) as tmp:
+        tmp.write_text(json.dumps(settings, indent=2) + "\n")
+    typer.echo(f"wrote {out} ({len(video_frames)} frames at {pipe.config.fps} fps, seed {seed}), {sheet_path}, {meta_path}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
