@@ -161,6 +161,16 @@ def test_negative_start_raises(start):
         FrameCondition(_image(), start)
 
 
+def test_conditions_compare_by_value():
+    """FrameCondition is a frozen dataclass whose ``label`` is declared ``compare=False``, so two
+    conditions with the same frames, start and noise are meant to compare equal (and unequal otherwise)."""
+    a = FrameCondition(_image(7), 4, 0.2, "a")
+    b = FrameCondition(_image(7), 4, 0.2, "b")
+    assert a == b
+    assert a != FrameCondition(_image(7), 8, 0.2)
+    assert a != FrameCondition(_image(9), 4, 0.2)
+
+
 def test_condition_properties():
     c = FrameCondition(_video(12), 69, 0.25)
     assert c.num_frames == 12 and c.end == 80 and c.noise == 0.25

@@ -1,0 +1,121 @@
+"""`pusa generate` on a tiny pipeline folder: outputs, and one clear line for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from pusa.cli import app, parse_image_spec, parse_keep
+from pusa.io import read_video, write_video
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    from pusa.tiny import tiny_pipeline
+
+    path = tmp_path_factory.mktemp("model") / "tiny"
+    tiny_pipeline("packing").save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    root = tmp_path_factory.mktemp("media")
+    img = np.zeros((48, 40, 3), np.uint8)
+    img[10:30, 8:28] = (220, 40, 40)
+    Image.fromarray(img).save(root / "red.png")
+    rng = np.random.default_rng(0)
+    write_video(root / "clip.mp4", rng.integers(0, 256, (17, 32, 32, 3), dtype=np.uint8), fps=16)
+    (root / "broken.png").write_bytes(b"not an image at all")
+    (root / "broken.mp4").write_bytes(b"\x00" * 100)
+    return root
+
+
+def _generate(model_dir, out, *args):
+    return runner.invoke(app, ["generate", "--model", str(model_dir), "--prompt", "a red square", "--steps", "2",
+                               "--seed", "0", "--out", str(out), *args])
+
+
+def test_parse_specs():
+    assert parse_image_spec("a.png") == ("a.png", 0, 0.0)
+    assert parse_image_spec("dir@x/a.png@80:0.5") == ("dir@x/a.png", 80, 0.5)
+    assert parse_image_spec("a.png@12") == ("a.png", 12, 0.0)
+    assert parse_keep("0-12,77-80") == [(0, 12), (77, 80)]
+    assert parse_keep("5") == [(5, 5)]
+
+
+def test_generate_writes_playable_mp4_and_contact_sheet(model_dir, media, tmp_path):
+    out = tmp_path / "i2v.mp4"
+    result = _generate(model_dir, out, "--image", f"{media / 'red.png'}@0", "--frames", "13")
+    assert result.exit_code == 0, result.output
+    frames, fps = read_video(out)
+    assert frames.shape == (13, 32, 32, 3) and fps == 16
+    sheet = np.asarray(Image.open(out.with_suffix(".png")))
+    assert sheet.ndim == 3 and sheet.shape[1] > sheet.shape[0]
+    assert "latent 0" in out.with_suffix(".json").read_text()
+
+
+def test_generate_video_keep_ranges(model_dir, media, tmp_path):
+    out = tmp_path / "complete.mp4"
+    result = _generate(model_dir, out, "--video", str(media / "clip.mp4"), "--keep", "0,13-16", "--frames", "17")
+    assert result.exit_code == 0, result.output
+    assert read_video(out)[0].shape[0] == 17
+    text = out.with_suffix(".json").read_text()
+    assert "latent 0" in text and "latent 4" in text
+
+
+def test_refuses_to_overwrite(model_dir, media, tmp_path):
+    out = tmp_path / "a.mp4"
+    assert _generate(model_dir, out).exit_code == 0
+    before = out.read_bytes()
+    result = _generate(model_dir, out)
+    assert result.exit_code == 2 and "already exists" in result.stderr
+    assert out.read_bytes() == before
+    assert _generate(model_dir, out, "--overwrite").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--image", "{media}/red.png@40"], "outside 0-8"),
+        (["--image", "{media}/red.png@0:1.5"], "must be in [0, 1]"),
+        (["--frames", "10"], "use 9 or 13"),
+        (["--image", "{media}/missing.png"], "image not found"),
+        (["--image", "{media}/broken.png"], "cannot read image"),
+        (["--video", "{media}/missing.mp4"], "video not found"),
+        (["--video", "{media}/broken.mp4"], "cannot read video"),
+        (["--steps", "0"], "--steps 0"),
+        (["--video", "{media}/clip.mp4", "--noise", "2"], "--noise 2.0 must be in [0, 1]"),
+        (["--video", "{media}/clip.mp4", "--keep", "0-40", "--frames", "17"], "outside 0-16"),
+        (["--keep", "0-4"], "--keep needs --video"),
+        (["--height", "20"], "height=20 must be a multiple of 8; use 16 or 24"),
+    ],
+)
+def test_bad_input_one_line_exit_2(model_dir, media, tmp_path, args, message):
+    out = tmp_path / "bad.mp4"
+    result = _generate(model_dir, out, *[a.format(media=media) for a in args])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: ") and message in lines[-1], result.stderr
+    assert "Traceback" not in result.output
+    assert not any(tmp_path.iterdir())
+
+
+def test_missing_model_folder(tmp_path):
+    result = runner.invoke(app, ["generate", "--model", str(tmp_path / "nope"), "--out", str(tmp_path / "x.mp4")])
+    assert result.exit_code == 2 and "not a pipeline folder" in result.stderr
+
+
+def test_real_process_exit_code_and_no_traceback(tmp_path):
+    """The installed entry point, in a real process: one line on stderr and exit code 2."""
+    proc = subprocess.run([sys.executable, "-m", "pusa.cli", "generate", "--model", str(tmp_path / "none")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: ") and len(proc.stderr.strip().splitlines()) == 1
