@@ -94,6 +94,13 @@ def test_noised_start_free_frames_ignore_clean_content():
     assert torch.equal(noised_start(noise, garbage, S), noise)
 
 
+def test_noised_start_m0_frame_is_a_copy_of_clean_whatever_the_noise():
+    clean, noise = _pair(f=3)
+    noise[:, :, 1] = float("inf")
+    S = schedule_matrix(inference_sigmas(5), 3, {1: 0.0})
+    assert torch.equal(noised_start(noise, clean, S)[:, :, 1], clean[:, :, 1])
+
+
 # --- Euler sampler ---------------------------------------------------------------------------------------
 
 

@@ -48,11 +48,12 @@ def to_frames(data: Any) -> torch.Tensor:
     return x
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FrameCondition:
     """An image or frames placed at pixel frame ``start`` with noise multiplier ``noise`` (m).
 
     ``frames`` is anything :func:`to_frames` accepts; it is stored as float32 [T, H, W, 3] in [0, 1].
+    Conditions compare by value (frames, start, noise; not the label) and are not hashable.
     """
 
     frames: Any
@@ -68,6 +69,14 @@ class FrameCondition:
             raise ValueError(f"condition noise multiplier must be in [0, 1], got {self.noise}")
         object.__setattr__(self, "start", int(self.start))
         object.__setattr__(self, "noise", float(self.noise))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FrameCondition):
+            return NotImplemented
+        return (self.start, self.noise) == (other.start, other.noise) and self.frames.shape == other.frames.shape \
+            and bool(torch.equal(self.frames, other.frames))
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def num_frames(self) -> int:
