@@ -171,3 +171,18 @@ def test_full_size_configs_on_meta_device():
                                            num_layers=layers, in_channels=16, out_channels=16, text_dim=4096)
         n = sum(p.numel() for p in model.parameters())
         assert 0.9 * expected < n < 1.15 * expected, n
+
+
+@pytest.mark.parametrize("heads, ffn, layers", [(12, 8960, 30), (40, 13824, 40)])
+def test_full_size_per_frame_forward_on_meta(heads, ffn, layers):
+    """Wan2.1 1.3B / 14B at 480p×81 (21×60×104 latents): the VTA path runs shape-only on the meta device."""
+    from accelerate import init_empty_weights
+
+    with init_empty_weights():
+        model = PusaTransformer3DModel(num_attention_heads=heads, attention_head_dim=128, ffn_dim=ffn,
+                                       num_layers=layers, in_channels=16, out_channels=16, text_dim=4096)
+    model = model.to("meta")
+    x = torch.empty(1, 16, 21, 60, 104, device="meta")
+    with torch.no_grad():
+        out = model(x, torch.empty(1, 21, device="meta"), torch.empty(1, 512, 4096, device="meta")).sample
+    assert out.shape == x.shape

@@ -1,0 +1,1 @@
+"""Training: the latent cache (``pusa.training.data``) and the FAFM trainer. Import submodules directly."""
