@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := demo-output
 
-.PHONY: demo test test-all bench clean
+.PHONY: demo test test-all bench clean train-smoke
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -28,3 +28,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache
+
+train-smoke: $(STAMP)
+	$(PY) -m pusa.training.smoke
