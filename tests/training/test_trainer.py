@@ -148,3 +148,17 @@ def test_sigkill_then_resume_is_bit_identical(train_setup, tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     a, b = _final_weights(tmp_path / "full"), _final_weights(run)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_bf16_mixed_precision_and_sample_videos(train_setup, tmp_path):
+    from pusa.io import read_video
+    from pusa.training.trainer import train
+
+    result = train(_config(train_setup, tmp_path / "run", max_steps=2, mixed_precision="bf16", sample_every=2,
+                           sample_prompts=["a red square moves left"], sample_seeds=[0, 1], sample_steps=2,
+                           checkpoint_every=2))
+    assert all(torch.isfinite(torch.tensor(result["losses"])))
+    samples = sorted((tmp_path / "run" / "samples" / "step-00000002").glob("*.mp4"))
+    assert [p.name for p in samples] == ["00-seed0.mp4", "00-seed1.mp4"]
+    assert read_video(samples[0])[0].shape[0] == 9
+    assert (tmp_path / "run" / "log.csv").read_text().count("\n") == 3  # header + 2 steps

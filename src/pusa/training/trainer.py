@@ -246,7 +246,9 @@ def train(config: TrainConfig, resume: bool = False,
         if accelerator.is_main_process and (done % config.checkpoint_every == 0 or done == config.max_steps):
             unwrapped = accelerator.unwrap_model(model)
             save_checkpoint(ckpt_root, done, trainable_state(unwrapped), optimizer.state_dict(),
-                            scheduler.state_dict(), {"config": config.to_dict(), "global_batch": global_batch},
+                            scheduler.state_dict(), {"config": config.to_dict(), "global_batch": global_batch,
+                                                     "data_position": dict(zip(("epoch", "batch"), divmod(
+                                                         done * config.grad_accum, len(orders[0]))))},
                             ema=ema, keep=config.keep_checkpoints)
         if accelerator.is_main_process and config.sample_every and done % config.sample_every == 0:
             write_samples(config, accelerator.unwrap_model(model), out / "samples" / f"step-{done:08d}")
