@@ -119,3 +119,15 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: ") and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_world_command(tmp_path):
+    result = runner.invoke(app, ["world", str(tmp_path / "w"), "--n", "2", "--frames", "9", "--height", "32",
+                                 "--width", "32"])
+    assert result.exit_code == 0, result.output
+    assert read_video(tmp_path / "w" / "clip_00001.mp4")[0].shape == (9, 32, 32, 3)
+    assert (tmp_path / "w" / "metadata.csv").read_text().startswith("file_name,text")
+    again = runner.invoke(app, ["world", str(tmp_path / "w"), "--n", "2"])
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    bad = runner.invoke(app, ["world", str(tmp_path / "v"), "--preset", "nope"])
+    assert bad.exit_code == 2 and "unknown world preset" in bad.stderr

@@ -305,6 +305,30 @@ def _train(config_path, sets, model, cache, output_dir, max_steps, resume) -> No
             typer.echo(f"saved the fine-tuned transformer to {final / 'transformer'}")
 
 
+@app.command()
+def world(
+    out: Annotated[Path, typer.Argument(help="Folder for clip_NNNNN.mp4 + metadata.csv (+ world.jsonl ground truth).")],
+    n: Annotated[int, typer.Option(help="Number of clips.")] = 100,
+    seed: Annotated[int, typer.Option(help="Dataset seed.")] = 0,
+    preset: Annotated[str, typer.Option(help="World preset: easy, medium or full.")] = "easy",
+    frames: Annotated[int, typer.Option(help="Frames per clip.")] = 17,
+    height: Annotated[int, typer.Option(help="Height in pixels.")] = 64,
+    width: Annotated[int, typer.Option(help="Width in pixels.")] = 64,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing clips.")] = False,
+) -> None:
+    """Write a dataset of procedural world clips with captions (the layout `pusa preprocess` reads)."""
+    try:
+        from pusa.world import write_dataset
+
+        if (out / "metadata.csv").exists() and not overwrite:
+            raise UserError(f"{out / 'metadata.csv'} already exists; pass --overwrite or choose another folder")
+        path = write_dataset(out, n, seed=seed, config=preset, num_frames=frames, height=height, width=width,
+                             overwrite=overwrite)
+        typer.echo(f"wrote {n} clips and {path}")
+    except (UserError, ValueError, KeyError, FileExistsError) as err:
+        _fail(str(err).strip("'\"").splitlines()[0])
+
+
 def main() -> None:
     app()
 

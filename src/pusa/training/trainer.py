@@ -169,6 +169,11 @@ def train(config: TrainConfig, resume: bool = False,
     cache = LatentCache(config.cache)
     max_len = config.max_sequence_length or cache.config["max_sequence_length"]
 
+    # accelerate keeps one global state per process; a second run in the same process (tests, notebooks)
+    # may ask for another precision, so drop the accelerator-level part (the distributed part stays).
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=False)
     accelerator = Accelerator(mixed_precision=config.mixed_precision, gradient_accumulation_steps=config.grad_accum,
                               cpu=not torch.cuda.is_available())
     torch.manual_seed(config.seed)
