@@ -13,7 +13,7 @@ Cost: the per-frame modulation is [B, F, 6, D], applied by viewing the hidden st
 
 from __future__ import annotations
 
-from functools import partial
+import functools
 from typing import Any
 
 import torch
@@ -46,31 +46,31 @@ def gated_residual(x: torch.Tensor, y: torch.Tensor, gate: torch.Tensor) -> torc
     return out.flatten(1, 2).type_as(x)
 
 
-def block_forward_per_frame(
-    block: WanTransformerBlock,
-    hidden_states: torch.Tensor,
-    encoder_hidden_states: torch.Tensor,
-    timestep_proj: torch.Tensor,
-    rotary_emb: Any,
-) -> torch.Tensor:
-    """One Wan block with per-frame modulation. timestep_proj [B, F, 6, D], hidden_states [B, L, D].
+class PusaTransformerBlock(WanTransformerBlock):
+    """A Wan block that also accepts per-frame modulation temb [B, F, 6, D] (F < L).
 
-    Mirrors WanTransformerBlock.forward operation for operation (same fp32 casts), but keeps the six
-    modulation tensors at [B, F, 1, D] instead of [B, L, D].
+    Same parameters as WanTransformerBlock (instances are re-classed, nothing is added), so hooks that
+    wrap ``block.forward`` (offloading, caching, checkpointing) keep working on the VTA path.
+    [B, 6, D] and per-token [B, L, 6, D] go to the base implementation unchanged.
     """
-    shift_msa, scale_msa, gate_msa, c_shift, c_scale, c_gate = per_frame_modulation(
-        block.scale_shift_table, timestep_proj
-    )
-    # 1. Self-attention
-    norm_x = modulate(hidden_states, block.norm1, scale_msa, shift_msa).type_as(hidden_states)
-    attn_out = block.attn1(norm_x, None, None, rotary_emb)
-    hidden_states = gated_residual(hidden_states, attn_out, gate_msa)
-    # 2. Cross-attention (no modulation)
-    norm_x = block.norm2(hidden_states.float()).type_as(hidden_states)
-    hidden_states = hidden_states + block.attn2(norm_x, encoder_hidden_states, None, None)
-    # 3. Feed-forward
-    norm_x = modulate(hidden_states, block.norm3, c_scale, c_shift).type_as(hidden_states)
-    return gated_residual(hidden_states, block.ffn(norm_x), c_gate)
+
+    def forward(self, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor, temb: torch.Tensor,
+                rotary_emb: Any) -> torch.Tensor:
+        if temb.ndim != 4 or temb.shape[1] == hidden_states.shape[1]:
+            return super().forward(hidden_states, encoder_hidden_states, temb, rotary_emb)
+        # Mirrors WanTransformerBlock.forward operation for operation (same fp32 casts), but keeps the
+        # six modulation tensors at [B, F, 1, D] instead of [B, L, D].
+        shift_msa, scale_msa, gate_msa, c_shift, c_scale, c_gate = per_frame_modulation(self.scale_shift_table, temb)
+        # 1. Self-attention
+        norm_x = modulate(hidden_states, self.norm1, scale_msa, shift_msa).type_as(hidden_states)
+        attn_out = self.attn1(norm_x, None, None, rotary_emb)
+        hidden_states = gated_residual(hidden_states, attn_out, gate_msa)
+        # 2. Cross-attention (no modulation)
+        norm_x = self.norm2(hidden_states.float()).type_as(hidden_states)
+        hidden_states = hidden_states + self.attn2(norm_x, encoder_hidden_states, None, None)
+        # 3. Feed-forward
+        norm_x = modulate(hidden_states, self.norm3, c_scale, c_shift).type_as(hidden_states)
+        return gated_residual(hidden_states, self.ffn(norm_x), c_gate)
 
 
 class PusaTransformer3DModel(WanTransformer3DModel):
@@ -80,6 +80,15 @@ class PusaTransformer3DModel(WanTransformer3DModel):
     - [B, F] with F the number of latent frames (after temporal patching): the VTA path.
     - [B, L] with L the number of tokens: diffusers' per-token path (Wan2.2 TI2V), unchanged.
     """
+
+    _no_split_modules = ["WanTransformerBlock", "PusaTransformerBlock"]
+    _repeated_blocks = ["WanTransformerBlock", "PusaTransformerBlock"]
+
+    @functools.wraps(WanTransformer3DModel.__init__)  # keeps the signature diffusers' config machinery reads
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for block in self.blocks:
+            block.__class__ = PusaTransformerBlock  # same parameters; adds the per-frame forward
 
     def timestep_kind(self, hidden_states: torch.Tensor, timestep: torch.Tensor) -> str:
         """'scalar', 'frame' or 'token' for a timestep given with hidden_states [B, C, F, H, W]."""
@@ -141,13 +150,12 @@ class PusaTransformer3DModel(WanTransformer3DModel):
             encoder_hidden_states = torch.concat([encoder_hidden_states_image, encoder_hidden_states], dim=1)
 
         for block in self.blocks:
-            step = partial(block_forward_per_frame, block)
             if torch.is_grad_enabled() and self.gradient_checkpointing:
                 hidden_states = self._gradient_checkpointing_func(
-                    step, hidden_states, encoder_hidden_states, timestep_proj, rotary_emb
+                    block, hidden_states, encoder_hidden_states, timestep_proj, rotary_emb
                 )
             else:
-                hidden_states = step(hidden_states, encoder_hidden_states, timestep_proj, rotary_emb)
+                hidden_states = block(hidden_states, encoder_hidden_states, timestep_proj, rotary_emb)
 
         # Output norm with the head's own [1, 2, D] table, per frame.
         shift, scale = per_frame_modulation(self.scale_shift_table.to(temb.device), temb[:, :, None, :])
