@@ -115,7 +115,13 @@ class PusaTransformer3DModel(WanTransformer3DModel):
         return_dict: bool = True,
         attention_kwargs: dict[str, Any] | None = None,
     ) -> torch.Tensor | Transformer2DModelOutput:
-        if self.timestep_kind(hidden_states, timestep) != "frame":
+        kind = self.timestep_kind(hidden_states, timestep)
+        if getattr(self, "_sequence_parallel", None) is not None:
+            if kind == "token":
+                raise ValueError("sequence parallel supports [B] and [B, F] timesteps, not per-token [B, L]")
+            if kind == "scalar":  # equal per-frame values are exactly the scalar model
+                timestep, kind = timestep[:, None].expand(-1, hidden_states.shape[2] // self.config.patch_size[0]), "frame"
+        if kind != "frame":
             # Scalar and per-token timesteps: the base model, untouched. attention_kwargs were
             # consumed by our own apply_lora_scale, so do not apply the LoRA scale twice.
             return WanTransformer3DModel.forward.__wrapped__(
@@ -149,19 +155,32 @@ class PusaTransformer3DModel(WanTransformer3DModel):
         if encoder_hidden_states_image is not None:
             encoder_hidden_states = torch.concat([encoder_hidden_states_image, encoder_hidden_states], dim=1)
 
-        for block in self.blocks:
-            if torch.is_grad_enabled() and self.gradient_checkpointing:
-                hidden_states = self._gradient_checkpointing_func(
-                    block, hidden_states, encoder_hidden_states, timestep_proj, rotary_emb
-                )
-            else:
-                hidden_states = block(hidden_states, encoder_hidden_states, timestep_proj, rotary_emb)
+        sp = getattr(self, "_sequence_parallel", None)
+        if sp is not None:  # keep this rank's frames: their tokens, RoPE rows and modulation rows together
+            hidden_states, rotary_emb, temb, timestep_proj, sizes, saved = self._split_frames(
+                sp, hidden_states, rotary_emb, temb, timestep_proj, num_frames, post_h * post_w)
+        try:
+            for block in self.blocks:
+                if torch.is_grad_enabled() and self.gradient_checkpointing:
+                    hidden_states = self._gradient_checkpointing_func(
+                        block, hidden_states, encoder_hidden_states, timestep_proj, rotary_emb
+                    )
+                else:
+                    hidden_states = block(hidden_states, encoder_hidden_states, timestep_proj, rotary_emb)
+        finally:
+            if sp is not None:
+                for block, processor in zip(self.blocks, saved):
+                    block.attn1.processor = processor
 
         # Output norm with the head's own [1, 2, D] table, per frame.
         shift, scale = per_frame_modulation(self.scale_shift_table.to(temb.device), temb[:, :, None, :])
         shift, scale = shift.to(hidden_states.device), scale.to(hidden_states.device)
         hidden_states = modulate(hidden_states, self.norm_out, scale, shift).type_as(hidden_states)
         hidden_states = self.proj_out(hidden_states)  # [B, L, p_t·p_h·p_w·C]
+        if sp is not None:
+            from pusa.models.parallel import all_gather_sequence
+
+            hidden_states = all_gather_sequence(hidden_states, sizes, sp)  # local tokens → all L tokens
 
         hidden_states = hidden_states.reshape(batch_size, num_frames, post_h, post_w, p_t, p_h, p_w, -1)
         hidden_states = hidden_states.permute(0, 7, 1, 4, 2, 5, 3, 6)  # [B, C, F, p_t, H', p_h, W', p_w]
@@ -169,6 +188,20 @@ class PusaTransformer3DModel(WanTransformer3DModel):
         if not return_dict:
             return (output,)
         return Transformer2DModelOutput(sample=output)
+
+    def _split_frames(self, sp, hidden_states, rotary_emb, temb, timestep_proj, num_frames: int, hw: int):
+        """Slice everything per-token or per-frame to this rank's frames; route self-attention through KV gathering."""
+        from pusa.models.parallel import GatherKVAttnProcessor, frame_split
+
+        bounds = frame_split(num_frames, sp.world_size)
+        f0, f1 = bounds[sp.rank]
+        sizes = [(b - a) * hw for a, b in bounds]
+        hidden_states = hidden_states[:, f0 * hw:f1 * hw]  # [B, l, D]
+        rotary_emb = tuple(r[:, f0 * hw:f1 * hw] for r in rotary_emb)  # [1, l, 1, d] each
+        saved = [block.attn1.processor for block in self.blocks]
+        for block in self.blocks:
+            block.attn1.processor = GatherKVAttnProcessor(sp, sizes)
+        return hidden_states, rotary_emb, temb[:, f0:f1], timestep_proj[:, f0:f1], sizes, saved
 
     def load_wan_state_dict(self, state_dict: dict[str, torch.Tensor], strict: bool = True) -> None:
         """Load weights in the original Wan release layout (``blocks.N.self_attn.q.weight`` …).
