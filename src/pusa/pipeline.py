@@ -23,11 +23,26 @@ from pusa.conditions import FrameCondition, SlotPlan, canvas, fit_frames, multip
 from pusa.flow import inference_sigmas
 import pusa.models  # noqa: F401  (diffusers resolves saved components only from imported modules)
 from pusa.frames import check_frame_count, num_latent_frames, vae_factors
-from pusa.sampling import TimestepMode, frame_multipliers, model_timesteps, noised_start, sample_euler, schedule_matrix
+from pusa.sampling import (
+    TimestepMode,
+    expert_index,
+    frame_multipliers,
+    model_timesteps,
+    noised_start,
+    sample_euler,
+    schedule_matrix,
+)
 
 logger = logging.getLogger(__name__)
 
 ImageEncoding = Literal["hold", "first_frame"]
+
+# Sampling presets. "fast" is for stacking a 4-step distillation LoRA (e.g. Wan2.2-Lightning):
+# 4 steps at t = 1000, 937.5, 833.3, 625, no CFG.
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {"num_inference_steps": 10, "guidance_scale": 3.0, "shift": 5.0},
+    "fast": {"num_inference_steps": 4, "guidance_scale": 1.0, "shift": 5.0},
+}
 
 
 @dataclass
@@ -60,16 +75,24 @@ class PusaPipeline(DiffusionPipeline, WanLoraLoaderMixin):
     its temporal and spatial factors) and a :class:`~pusa.models.PusaTransformer3DModel`.
     """
 
-    model_cpu_offload_seq = "text_encoder->transformer->vae"
-    _optional_components: list[str] = []
+    model_cpu_offload_seq = "text_encoder->transformer->transformer_2->vae"
+    _optional_components: list[str] = ["transformer_2"]
 
-    def __init__(self, tokenizer: Any, text_encoder: Any, vae: Any, transformer: Any,
+    def __init__(self, tokenizer: Any, text_encoder: Any, vae: Any, transformer: Any, transformer_2: Any = None,
                  fps: int = 16, default_num_frames: int = 81, default_height: int = 480,
-                 default_width: int = 832) -> None:
+                 default_width: int = 832, boundary_ratio: float | None = None) -> None:
         super().__init__()
-        self.register_modules(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer)
-        self.register_to_config(fps=fps, default_num_frames=default_num_frames,
-                                default_height=default_height, default_width=default_width)
+        self.register_modules(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer,
+                              transformer_2=transformer_2)
+        self.register_to_config(fps=fps, default_num_frames=default_num_frames, default_height=default_height,
+                                default_width=default_width, boundary_ratio=boundary_ratio)
+
+    def expert(self, sigma_row: torch.Tensor, multipliers: torch.Tensor) -> Any:
+        """The transformer for this step: Wan2.1 has one; Wan2.2-A14B switches experts at boundary_ratio·1000."""
+        if self.transformer_2 is None:
+            return self.transformer
+        boundary = 1000.0 * (self.config.boundary_ratio if self.config.boundary_ratio is not None else 0.875)
+        return (self.transformer, self.transformer_2)[expert_index(sigma_row, multipliers, boundary)]
 
     # --- geometry -----------------------------------------------------------------------------
 
@@ -170,15 +193,14 @@ class PusaPipeline(DiffusionPipeline, WanLoraLoaderMixin):
                        timestep_mode: TimestepMode, sigmas: torch.Tensor,
                        multipliers: torch.Tensor) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         """model(x, sigma_row) → v with per-frame timesteps and classifier-free guidance."""
-        dtype = self.transformer.dtype
-
         def model(x: torch.Tensor, sigma_row: torch.Tensor) -> torch.Tensor:
+            transformer = self.expert(sigma_row, multipliers)
             t = model_timesteps(sigma_row, timestep_mode, sigmas, multipliers).to(x.device)  # (F,)
             t = t[None].expand(x.shape[0], -1)  # [B, F]
-            v = self.transformer(x.to(dtype), t, text, return_dict=False)[0].float()
+            v = transformer(x.to(transformer.dtype), t, text, return_dict=False)[0].float()
             if text_uncond is None:
                 return v
-            v_u = self.transformer(x.to(dtype), t, text_uncond, return_dict=False)[0].float()
+            v_u = transformer(x.to(transformer.dtype), t, text_uncond, return_dict=False)[0].float()
             return v_u + guidance_scale * (v - v_u)
 
         return model

@@ -138,3 +138,26 @@ def model_timesteps(
         conditioned = bool((multipliers != 1.0).any())
         return reference_timesteps(sigma_row, sigmas, multipliers, conditioned)
     raise ValueError(f"timestep mode must be 'float' or 'reference', got {mode!r}")
+
+
+def step_sigma(sigma_row: torch.Tensor, multipliers: torch.Tensor) -> float:
+    """The base schedule's σ_i at this step: the largest σ of a free frame (m = 1).
+
+    With every frame conditioned (v2v), it is recovered as max σ_f / m_f over frames with m_f > 0.
+    Clean conditioning frames (σ = 0) never pull it down.
+    """
+    m = multipliers.to(sigma_row.dtype)
+    free = m == 1.0
+    if bool(free.any()):
+        return float(sigma_row[free].max())
+    live = m > 0
+    return float((sigma_row[live] / m[live]).max()) if bool(live.any()) else 0.0
+
+
+def expert_index(sigma_row: torch.Tensor, multipliers: torch.Tensor, boundary: float) -> int:
+    """Wan2.2 two-expert switch: 0 (high-noise expert) while 1000·σ_i ≥ boundary, else 1 (low-noise).
+
+    σ_i is :func:`step_sigma`, so one step runs one expert even when frames hold different
+    timesteps; the reference boundary is t = 875 (0.875 of the 1000-step range).
+    """
+    return 0 if 1000.0 * step_sigma(sigma_row, multipliers) >= boundary else 1
