@@ -108,9 +108,13 @@ def generate(
     frames: Annotated[Optional[int], typer.Option(help="Pixel frames, r·k+1 (model default if omitted).")] = None,
     height: Annotated[Optional[int], typer.Option(help="Height in pixels (model default if omitted).")] = None,
     width: Annotated[Optional[int], typer.Option(help="Width in pixels (model default if omitted).")] = None,
-    steps: Annotated[int, typer.Option(help="Sampling steps.")] = 10,
-    cfg: Annotated[float, typer.Option(help="Classifier-free guidance scale (1 = off).")] = 3.0,
-    shift: Annotated[float, typer.Option(help="Flow shift s.")] = 5.0,
+    preset: Annotated[str, typer.Option(help="default (10 steps, CFG 3, shift 5) or fast (4 steps, CFG 1, shift 5; for a distillation LoRA).")] = "default",
+    steps: Annotated[Optional[int], typer.Option(help="Sampling steps (overrides the preset).")] = None,
+    cfg: Annotated[Optional[float], typer.Option(help="Classifier-free guidance scale, 1 = off (overrides the preset).")] = None,
+    shift: Annotated[Optional[float], typer.Option(help="Flow shift s (overrides the preset).")] = None,
+    boundary: Annotated[Optional[float], typer.Option(help="Wan2.2 expert switch as a fraction of t (reference 0.875).")] = None,
+    offload: Annotated[str, typer.Option(help="none, model (one component on the GPU at a time) or group (stream transformer blocks).")] = "none",
+    vae_tiling: Annotated[bool, typer.Option(help="Decode in tiles to bound VAE memory.")] = False,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (random if omitted; printed).")] = None,
     timestep_mode: Annotated[str, typer.Option(help="'float' (exact) or 'reference' (Pusa V1 bf16/int rounding).")] = "float",
     dtype: Annotated[str, typer.Option(help="float32 or bfloat16.")] = "float32",
@@ -126,14 +130,26 @@ def generate(
 
 
 def _generate(prompt, model, lora, lora_alpha, negative_prompt, image, video, keep, noise, frames, height, width,
-              steps, cfg, shift, seed, timestep_mode, dtype, device, out, overwrite) -> None:
+              preset, steps, cfg, shift, boundary, offload, vae_tiling, seed, timestep_mode, dtype, device, out,
+              overwrite) -> None:
     # 1. Parse: everything checkable without the model.
     if model is None:
         raise UserError("--model DIR is required (a PusaPipeline folder; the embedded mini model is not shipped yet)")
     if not (model / "model_index.json").is_file():
         raise UserError(f"--model {model}: not a pipeline folder (no model_index.json); check the path")
+    from pusa.pipeline import PRESETS
+
+    if preset not in PRESETS:
+        raise UserError(f"--preset {preset!r}: use one of {', '.join(PRESETS)}")
+    steps = steps if steps is not None else PRESETS[preset]["num_inference_steps"]
+    cfg = cfg if cfg is not None else PRESETS[preset]["guidance_scale"]
+    shift = shift if shift is not None else PRESETS[preset]["shift"]
     if steps < 1:
         raise UserError(f"--steps {steps}: must be >= 1")
+    if offload not in ("none", "model", "group"):
+        raise UserError(f"--offload {offload!r}: use none, model or group")
+    if boundary is not None and not 0.0 < boundary < 1.0:
+        raise UserError(f"--boundary {boundary}: must be a fraction of t in (0, 1), e.g. 0.875")
     if timestep_mode not in ("float", "reference"):
         raise UserError(f"--timestep-mode {timestep_mode!r}: use 'float' or 'reference'")
     if dtype not in ("float32", "bfloat16"):
@@ -152,8 +168,12 @@ def _generate(prompt, model, lora, lora_alpha, negative_prompt, image, video, ke
     import torch
 
     from pusa.io import write_contact_sheet, write_video
+    from pusa.memory import apply_memory_options
 
-    pipe = _load_pipeline(model, dtype, device)
+    dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    pipe = apply_memory_options(_load_pipeline(model, dtype, "cpu"), dev, offload, vae_tiling)
+    if boundary is not None:
+        pipe.register_to_config(boundary_ratio=boundary)
     if lora:
         from pusa.models.lora import load_loras
 
@@ -181,7 +201,8 @@ def _generate(prompt, model, lora, lora_alpha, negative_prompt, image, video, ke
     write_video(out, video_frames, fps=pipe.config.fps, overwrite=overwrite)
     write_contact_sheet(sheet_path, video_frames, highlight=conditioned, overwrite=overwrite)
     settings = {"prompt": prompt, "negative_prompt": negative_prompt, "model": str(model), "seed": seed,
-                "frames": num_frames, "height": height, "width": width, "steps": steps, "cfg": cfg, "shift": shift,
+                "frames": num_frames, "height": height, "width": width, "preset": preset, "steps": steps,
+                "cfg": cfg, "shift": shift, "boundary": pipe.config.boundary_ratio,
                 "timestep_mode": timestep_mode, "fps": pipe.config.fps,
                 "lora": [str(p) for p in lora or []], "lora_alpha": lora_alpha or [],
                 "conditions": [plan.describe(pipe.temporal_factor) for plan in plans], "argv": sys.argv[1:]}
