@@ -131,3 +131,28 @@ def test_world_command(tmp_path):
     assert again.exit_code == 2 and "already exists" in again.stderr
     bad = runner.invoke(app, ["world", str(tmp_path / "v"), "--preset", "nope"])
     assert bad.exit_code == 2 and "unknown world preset" in bad.stderr
+
+
+def test_sequence_parallel_generate_matches_single_process(model_dir, media, tmp_path):
+    """torchrun, 2 CPU processes (gloo): the same video as one process, written once by rank 0."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    args = ["--model", str(model_dir), "--prompt", "a red square", "--steps", "2", "--seed", "3", "--frames", "13",
+            "--image", f"{media / 'red.png'}@0"]
+    one = subprocess.run([sys.executable, "-m", "pusa.cli", "generate", *args, "--out", str(tmp_path / "one.mp4")],
+                         capture_output=True, text=True, timeout=300)
+    assert one.returncode == 0, one.stderr[-2000:]
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+                          str(port), "-m", "pusa.cli", "generate", *args, "--sequence-parallel",
+                          "--out", str(tmp_path / "two.mp4")], capture_output=True, text=True, timeout=300)
+    assert two.returncode == 0, two.stderr[-3000:]
+    a, b = read_video(tmp_path / "one.mp4")[0].astype(int), read_video(tmp_path / "two.mp4")[0].astype(int)
+    assert a.shape == b.shape and np.abs(a - b).max() <= 2
+
+
+def test_sequence_parallel_needs_a_launcher(model_dir, tmp_path):
+    result = _generate(model_dir, tmp_path / "x.mp4", "--sequence-parallel")
+    assert result.exit_code == 2 and "needs a multi-process launch" in result.stderr

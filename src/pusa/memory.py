@@ -35,13 +35,16 @@ def apply_memory_options(pipe, device: str | torch.device, offload: Offload = "n
         pipe.enable_model_cpu_offload(device=device)
         return pipe
     if offload == "group":
+        from diffusers.hooks import apply_group_offloading
+
+        stream = device.type == "cuda"
         for name in ("transformer", "transformer_2"):
             module = getattr(pipe, name, None)
-            if module is not None:
-                module.enable_group_offload(onload_device=device, offload_device=torch.device("cpu"),
-                                            offload_type="block_level", num_blocks_per_group=1,
-                                            use_stream=device.type == "cuda")
-        for name in ("text_encoder", "vae"):
-            getattr(pipe, name).to(device)
+            if module is not None:  # block-level: one Wan block on the device at a time
+                apply_group_offloading(module, onload_device=device, offload_type="block_level",
+                                       num_blocks_per_group=1, use_stream=stream)
+        # the text encoder (UMT5-XXL: 10.6 GiB in bf16) streams layer by layer; the VAE is small
+        apply_group_offloading(pipe.text_encoder, onload_device=device, offload_type="leaf_level", use_stream=stream)
+        pipe.vae.to(device)
         return pipe
     return pipe.to(device)

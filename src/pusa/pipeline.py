@@ -18,6 +18,7 @@ import torch
 from diffusers import DiffusionPipeline
 from diffusers.loaders import WanLoraLoaderMixin
 from diffusers.utils import BaseOutput
+from diffusers.utils.torch_utils import get_module_execution_device
 
 from pusa.conditions import FrameCondition, SlotPlan, canvas, fit_frames, multipliers_from_plan, plan_conditions
 from pusa.flow import inference_sigmas
@@ -94,6 +95,11 @@ class PusaPipeline(DiffusionPipeline, WanLoraLoaderMixin):
         boundary = 1000.0 * (self.config.boundary_ratio if self.config.boundary_ratio is not None else 0.875)
         return (self.transformer, self.transformer_2)[expert_index(sigma_row, multipliers, boundary)]
 
+    @property
+    def _device(self) -> torch.device:
+        """Where the denoising runs: the transformer's execution device (offload hooks included)."""
+        return get_module_execution_device(self.transformer)
+
     # --- geometry -----------------------------------------------------------------------------
 
     @property
@@ -138,19 +144,19 @@ class PusaPipeline(DiffusionPipeline, WanLoraLoaderMixin):
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         tokens = self.tokenizer(prompts, padding="max_length", max_length=max_sequence_length, truncation=True,
                                 add_special_tokens=True, return_attention_mask=True, return_tensors="pt")
-        device = self.text_encoder.device
+        device = get_module_execution_device(self.text_encoder)
         mask = tokens.attention_mask.to(device)
         states = self.text_encoder(tokens.input_ids.to(device), mask).last_hidden_state  # [B, L, D]
         states = states * mask[..., None].to(states.dtype)
         return states.to(self.transformer.dtype)
 
     def _latent_stats(self, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return latent_stats(self.vae, channels, self._execution_device, torch.float32)
+        return latent_stats(self.vae, channels, self._device, torch.float32)
 
     @torch.no_grad()
     def encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
         """Pixels [T, H, W, 3] in [0, 1] → normalised latents [1, C, F, h, w] (float32)."""
-        x = (frames.permute(3, 0, 1, 2)[None] * 2 - 1).to(self._execution_device, self.vae.dtype)  # [1, 3, T, H, W]
+        x = (frames.permute(3, 0, 1, 2)[None] * 2 - 1).to(self._device, self.vae.dtype)  # [1, 3, T, H, W]
         enc = self.vae.encode(x)
         dist = getattr(enc, "latent_dist", enc)
         raw = (dist.mode() if hasattr(dist, "mode") else dist).float()
@@ -174,7 +180,7 @@ class PusaPipeline(DiffusionPipeline, WanLoraLoaderMixin):
         slot j ≥ 1 as a one-frame clip (the reference's choice).
         """
         r = self.temporal_factor
-        clean = torch.zeros(latent_shape, device=self._execution_device, dtype=torch.float32)
+        clean = torch.zeros(latent_shape, device=self._device, dtype=torch.float32)
         for plan in plans:
             frames = fit_frames(plan.condition.frames, height, width)
             cond = FrameCondition(frames, plan.condition.start, plan.condition.noise)
@@ -256,7 +262,7 @@ class PusaPipeline(DiffusionPipeline, WanLoraLoaderMixin):
         S = schedule_matrix(sigmas, shape[2], mults)
 
         # 5. Noised start: free frames pure noise, condition frames at m·σ_0.
-        noise = torch.randn((batch, *shape[1:]), generator=generator, dtype=torch.float32).to(self._execution_device)
+        noise = torch.randn((batch, *shape[1:]), generator=generator, dtype=torch.float32).to(self._device)
         x = noised_start(noise, clean, S)
 
         # 6. Integrate.
