@@ -115,6 +115,7 @@ def generate(
     boundary: Annotated[Optional[float], typer.Option(help="Wan2.2 expert switch as a fraction of t (reference 0.875).")] = None,
     offload: Annotated[str, typer.Option(help="none, model (one component on the GPU at a time) or group (stream transformer blocks).")] = "none",
     vae_tiling: Annotated[bool, typer.Option(help="Decode in tiles to bound VAE memory.")] = False,
+    sequence_parallel: Annotated[bool, typer.Option(help="Split frames across the processes of a torchrun launch.")] = False,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (random if omitted; printed).")] = None,
     timestep_mode: Annotated[str, typer.Option(help="'float' (exact) or 'reference' (Pusa V1 bf16/int rounding).")] = "float",
     dtype: Annotated[str, typer.Option(help="float32 or bfloat16.")] = "float32",
@@ -130,8 +131,8 @@ def generate(
 
 
 def _generate(prompt, model, lora, lora_alpha, negative_prompt, image, video, keep, noise, frames, height, width,
-              preset, steps, cfg, shift, boundary, offload, vae_tiling, seed, timestep_mode, dtype, device, out,
-              overwrite) -> None:
+              preset, steps, cfg, shift, boundary, offload, vae_tiling, sequence_parallel, seed, timestep_mode, dtype,
+              device, out, overwrite) -> None:
     # 1. Parse: everything checkable without the model.
     if model is None:
         raise UserError("--model DIR is required (a PusaPipeline folder; the embedded mini model is not shipped yet)")
@@ -171,7 +172,16 @@ def _generate(prompt, model, lora, lora_alpha, negative_prompt, image, video, ke
     from pusa.memory import apply_memory_options
 
     dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    main_process = True
+    if sequence_parallel:
+        dev, seed, main_process = _init_sequence_parallel(dev, seed)
     pipe = apply_memory_options(_load_pipeline(model, dtype, "cpu"), dev, offload, vae_tiling)
+    if sequence_parallel:
+        from pusa.models.parallel import enable_sequence_parallel
+
+        for name in ("transformer", "transformer_2"):
+            if getattr(pipe, name, None) is not None:
+                enable_sequence_parallel(getattr(pipe, name))
     if boundary is not None:
         pipe.register_to_config(boundary_ratio=boundary)
     if lora:
@@ -197,6 +207,8 @@ def _generate(prompt, model, lora, lora_alpha, negative_prompt, image, video, ke
                       generator=torch.Generator().manual_seed(seed), timestep_mode=timestep_mode,
                       callback=lambda info: progress.update(task, completed=info["i"] + 1))
     video_frames = result.frames[0]  # [T, H, W, 3]
+    if not main_process:  # every rank computed the same video; rank 0 writes it
+        return
     conditioned = {p for plan in plans for p in range(plan.condition.start, plan.condition.end + 1)}
     write_video(out, video_frames, fps=pipe.config.fps, overwrite=overwrite)
     write_contact_sheet(sheet_path, video_frames, highlight=conditioned, overwrite=overwrite)
@@ -249,6 +261,26 @@ def _preprocess(data, cache, model, bucket, max_sequence_length, shard_size) -> 
                             progress=lambda done, total, name: bar.update(task, completed=done, total=total,
                                                                           description=str(name)))
     typer.echo(report.summary() if hasattr(report, "summary") else str(report))
+
+
+def _init_sequence_parallel(device: str, seed):
+    """Join the torchrun process group; returns (device, seed shared by all ranks, is rank 0)."""
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    if "WORLD_SIZE" not in os.environ:
+        raise UserError("--sequence-parallel needs a multi-process launch, e.g. torchrun --nproc_per_node 2 -m pusa.cli generate ...")
+    cuda = device.startswith("cuda")
+    dist.init_process_group("nccl" if cuda else "gloo")
+    if cuda:
+        local = int(os.environ.get("LOCAL_RANK", 0))
+        torch.cuda.set_device(local)
+        device = f"cuda:{local}"
+    shared = [seed if seed is not None else random.randrange(2**31)]
+    dist.broadcast_object_list(shared, src=0)
+    return device, shared[0], dist.get_rank() == 0
 
 
 def _load_pipeline(model: Path, dtype: str = "float32", device: str = "auto"):
