@@ -288,13 +288,15 @@ def _load_pipeline(model: Path, dtype: str = "float32", device: str = "auto"):
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
-    from pusa.pipeline import PusaPipeline
+    from pusa.models.checkpoints import LAYOUTS, load_pipeline
 
     diffusers_logging.disable_progress_bar()
     transformers_logging.disable_progress_bar()
     torch_dtype = torch.bfloat16 if dtype == "bfloat16" else torch.float32
     dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-    pipe = PusaPipeline.from_pretrained(str(model), dtype=torch_dtype).to(dev)
+    # A PusaPipeline folder, a diffusers WanPipeline folder or the original Wan release; the VAE stays fp32.
+    pipe, layout = load_pipeline(model, dtype=torch_dtype, device=dev)
+    typer.echo(f"model: {model} ({LAYOUTS[layout]})", err=True)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
@@ -356,6 +358,22 @@ def _train(config_path, sets, model, cache, output_dir, max_steps, resume) -> No
         else:
             result["model"].save_pretrained(str(final / "transformer"))
             typer.echo(f"saved the fine-tuned transformer to {final / 'transformer'}")
+
+
+@app.command("convert-lora")
+def convert_lora_command(
+    src: Annotated[Path, typer.Argument(help="LoRA .safetensors: DiffSynth, ComfyUI, musubi or diffusers layout.")],
+    dst: Annotated[Path, typer.Argument(help="Output .safetensors.")],
+    to: Annotated[str, typer.Option(help="Target layout: diffusers, comfy or diffsynth (musubi also works).")],
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+) -> None:
+    """Convert a Wan LoRA between layouts, keeping its delta at every strength (alpha/r folded or kept as .alpha)."""
+    try:
+        from pusa.models.lora import convert_lora_file
+
+        typer.echo(convert_lora_file(src, dst, to, overwrite=overwrite).summary())
+    except (UserError, ValueError, FileNotFoundError, FileExistsError) as err:
+        _fail(str(err).splitlines()[0] if str(err) else err.__class__.__name__)
 
 
 @app.command()

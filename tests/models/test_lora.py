@@ -33,7 +33,7 @@ def test_detects_layouts():
     assert detect_layout(sd) == "diffsynth"
     assert detect_layout(_diffsynth_lora(pipe.transformer, default=False)) == "diffsynth"
     assert detect_layout({f"diffusion_model.{k}": v for k, v in sd.items()}) == "diffsynth"
-    assert detect_layout({"diffusion_model.blocks.0.self_attn.q.lora_down.weight": torch.zeros(1)}) == "original"
+    assert detect_layout({"diffusion_model.blocks.0.self_attn.q.lora_down.weight": torch.zeros(1)}) == "comfy"
     assert detect_layout({"lora_unet_blocks_0_self_attn_q.lora_down.weight": torch.zeros(1)}) == "musubi"
     assert detect_layout({"transformer.blocks.0.attn1.to_q.lora_A.weight": torch.zeros(1)}) == "diffusers"
     assert set(diffsynth_to_original(sd)) == {"diffusion_model." + k.replace(".default", "") for k in sd}
