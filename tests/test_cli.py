@@ -110,7 +110,7 @@ def test_bad_input_one_line_exit_2(model_dir, media, tmp_path, args, message):
 
 def test_missing_model_folder(tmp_path):
     result = runner.invoke(app, ["generate", "--model", str(tmp_path / "nope"), "--out", str(tmp_path / "x.mp4")])
-    assert result.exit_code == 2 and "not a pipeline folder" in result.stderr
+    assert result.exit_code == 2 and "does not exist" in result.stderr
 
 
 def test_real_process_exit_code_and_no_traceback(tmp_path):
@@ -156,3 +156,15 @@ def test_sequence_parallel_generate_matches_single_process(model_dir, media, tmp
 def test_sequence_parallel_needs_a_launcher(model_dir, tmp_path):
     result = _generate(model_dir, tmp_path / "x.mp4", "--sequence-parallel")
     assert result.exit_code == 2 and "needs a multi-process launch" in result.stderr
+
+
+def test_lora_2_needs_a_two_expert_model(model_dir, tmp_path):
+    from safetensors.torch import save_file
+
+    import torch
+
+    save_file({"blocks.0.self_attn.q.lora_A.default.weight": torch.zeros(2, 16),
+               "blocks.0.self_attn.q.lora_B.default.weight": torch.zeros(16, 2)}, tmp_path / "low.safetensors")
+    result = _generate(model_dir, tmp_path / "x.mp4", "--lora-2", str(tmp_path / "low.safetensors"))
+    assert result.exit_code == 2 and "two-expert" in result.stderr
+    assert not (tmp_path / "x.mp4").exists()

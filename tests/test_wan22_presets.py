@@ -70,3 +70,23 @@ def test_presets():
     pipe("a ball", num_frames=9, height=32, width=32, max_sequence_length=16, **PRESETS["fast"],
          callback=lambda d: seen.append(round(float(d["sigma"][0]) * 1000, 1)), generator=torch.Generator().manual_seed(0))
     assert seen == [1000.0, 937.5, 833.3, 625.0]
+
+
+def test_second_expert_gets_its_own_lora():
+    from pusa.models.lora import ExpertView, fuse_loras, load_loras
+
+    pipe = _two_expert_pipe()
+    g = torch.Generator().manual_seed(0)
+    dim = 16
+    sd = {"blocks.0.self_attn.q.lora_A.default.weight": torch.randn(2, dim, generator=g),
+          "blocks.0.self_attn.q.lora_B.default.weight": torch.randn(dim, 2, generator=g)}
+    w1 = pipe.transformer.blocks[0].attn1.to_q.weight.detach().clone()
+    w2 = pipe.transformer_2.blocks[0].attn1.to_q.weight.detach().clone()
+    view = ExpertView(pipe)
+    load_loras(view, [sd], [1.4], names=["low_noise"])
+    fuse_loras(view)
+    expected = w2 + 1.4 * sd["blocks.0.self_attn.q.lora_B.default.weight"] @ sd["blocks.0.self_attn.q.lora_A.default.weight"]
+    assert torch.allclose(pipe.transformer_2.blocks[0].attn1.to_q.weight, expected, atol=1e-6)
+    assert torch.equal(pipe.transformer.blocks[0].attn1.to_q.weight, w1)
+    with pytest.raises(ValueError, match="two-expert"):
+        ExpertView(tiny_pipeline("wan"))

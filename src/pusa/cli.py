@@ -100,6 +100,8 @@ def generate(
     model: Annotated[Optional[Path], typer.Option(help="Pipeline folder (PusaPipeline.save_pretrained layout).")] = None,
     lora: Annotated[Optional[list[Path]], typer.Option(help="LoRA .safetensors (repeatable).")] = None,
     lora_alpha: Annotated[Optional[list[float]], typer.Option(help="LoRA strength α, merged as W + α·B·A (one, or one per --lora).")] = None,
+    lora_2: Annotated[Optional[list[Path]], typer.Option("--lora-2", help="LoRA for Wan2.2's low-noise expert (repeatable).")] = None,
+    lora_2_alpha: Annotated[Optional[list[float]], typer.Option("--lora-2-alpha", help="Strength for each --lora-2.")] = None,
     negative_prompt: Annotated[str, typer.Option(help="What to steer away from (used when --cfg != 1).")] = "",
     image: Annotated[Optional[list[str]], typer.Option(help="Condition image PATH[@FRAME[:NOISE]] (repeatable); FRAME is a pixel frame.")] = None,
     video: Annotated[Optional[Path], typer.Option(help="Condition video (extend/complete/v2v).")] = None,
@@ -130,14 +132,15 @@ def generate(
         _fail(str(err).splitlines()[0] if str(err) else err.__class__.__name__)
 
 
-def _generate(prompt, model, lora, lora_alpha, negative_prompt, image, video, keep, noise, frames, height, width,
+def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_prompt, image, video, keep, noise, frames, height, width,
               preset, steps, cfg, shift, boundary, offload, vae_tiling, sequence_parallel, seed, timestep_mode, dtype,
               device, out, overwrite) -> None:
     # 1. Parse: everything checkable without the model.
     if model is None:
         raise UserError("--model DIR is required (a PusaPipeline folder; the embedded mini model is not shipped yet)")
-    if not (model / "model_index.json").is_file():
-        raise UserError(f"--model {model}: not a pipeline folder (no model_index.json); check the path")
+    from pusa.models.checkpoints import detect_base_layout
+
+    detect_base_layout(model)  # one line naming what is missing, before any heavy loading
     from pusa.pipeline import PRESETS
 
     if preset not in PRESETS:
@@ -161,9 +164,10 @@ def _generate(prompt, model, lora, lora_alpha, negative_prompt, image, video, ke
     for path in (out, sheet_path, meta_path):
         if path.exists() and not overwrite:
             raise UserError(f"{path} already exists; pass --overwrite or choose another --out")
-    for path in lora or []:
-        if not path.is_file():
-            raise UserError(f"--lora {path}: file not found")
+    for flag, paths in (("--lora", lora), ("--lora-2", lora_2)):
+        for path in paths or []:
+            if not path.is_file():
+                raise UserError(f"{flag} {path}: file not found")
 
     # 2. Build.
     import torch
@@ -184,10 +188,12 @@ def _generate(prompt, model, lora, lora_alpha, negative_prompt, image, video, ke
                 enable_sequence_parallel(getattr(pipe, name))
     if boundary is not None:
         pipe.register_to_config(boundary_ratio=boundary)
-    if lora:
-        from pusa.models.lora import load_loras
+    if lora or lora_2:
+        from pusa.models.lora import ExpertView, load_loras
 
-        load_loras(pipe, lora, lora_alpha or [1.0])
+        load_loras(pipe, lora or [], lora_alpha or [1.0])
+        if lora_2:
+            load_loras(ExpertView(pipe, "transformer_2"), lora_2, lora_2_alpha or [1.0])
     num_frames = frames or pipe.config.default_num_frames
     conditions = build_conditions(image or [], video, keep, noise, num_frames)
     seed = seed if seed is not None else random.randrange(2**31)
@@ -217,6 +223,7 @@ def _generate(prompt, model, lora, lora_alpha, negative_prompt, image, video, ke
                 "cfg": cfg, "shift": shift, "boundary": pipe.config.boundary_ratio,
                 "timestep_mode": timestep_mode, "fps": pipe.config.fps,
                 "lora": [str(p) for p in lora or []], "lora_alpha": lora_alpha or [],
+                "lora_2": [str(p) for p in lora_2 or []], "lora_2_alpha": lora_2_alpha or [],
                 "conditions": [plan.describe(pipe.temporal_factor) for plan in plans], "argv": sys.argv[1:]}
     from pusa.io import atomic_path
 
@@ -242,8 +249,9 @@ def preprocess(
 
 
 def _preprocess(data, cache, model, bucket, max_sequence_length, shard_size) -> None:
-    if not (model / "model_index.json").is_file():
-        raise UserError(f"--model {model}: not a pipeline folder (no model_index.json)")
+    from pusa.models.checkpoints import detect_base_layout
+
+    detect_base_layout(model)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from pusa.training.data import Bucket, preprocess
@@ -288,7 +296,7 @@ def _load_pipeline(model: Path, dtype: str = "float32", device: str = "auto"):
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
-    from pusa.models.checkpoints import LAYOUTS, load_pipeline
+    from pusa.loading import LAYOUTS, load_pipeline
 
     diffusers_logging.disable_progress_bar()
     transformers_logging.disable_progress_bar()

@@ -253,3 +253,34 @@ def convert_lora_file(src: str | os.PathLike, dst: str | os.PathLike, to: str,
     with atomic_path(dst, overwrite) as tmp:
         save_file({k: v.contiguous() for k, v in out.items()}, str(tmp), metadata=metadata)
     return LoraConversion(src, dst, layout, to, len(sd), len(out))
+
+
+class ExpertView:
+    """Lets the functions above act on another transformer of a pipeline (Wan2.2's ``transformer_2``).
+
+    It offers the small part of the pipeline's LoRA interface they use, routed to that transformer's
+    own peft methods: ``load_loras(ExpertView(pipe), [low_noise_lora], [1.4])``.
+    """
+
+    def __init__(self, pipe, component: str = "transformer_2"):
+        self.transformer = getattr(pipe, component, None)
+        if self.transformer is None:
+            raise ValueError(f"the pipeline has no {component}; a second LoRA needs a two-expert (Wan2.2) model")
+
+    def load_lora_weights(self, state_dict, adapter_name: str) -> None:
+        self.transformer.load_lora_adapter(state_dict, adapter_name=adapter_name, prefix="transformer")
+
+    def set_adapters(self, names, adapter_weights) -> None:
+        self.transformer.set_adapters(names, weights=adapter_weights)
+
+    def delete_adapters(self, names) -> None:
+        self.transformer.delete_adapters(names)
+
+    def fuse_lora(self, components=None, adapter_names=None) -> None:
+        self.transformer.fuse_lora(adapter_names=adapter_names)
+
+    def unfuse_lora(self, components=None) -> None:
+        self.transformer.unfuse_lora()
+
+    def unload_lora_weights(self) -> None:
+        self.transformer.unload_lora()
