@@ -81,12 +81,14 @@ class PusaPipeline(DiffusionPipeline, WanLoraLoaderMixin):
 
     def __init__(self, tokenizer: Any, text_encoder: Any, vae: Any, transformer: Any, transformer_2: Any = None,
                  fps: int = 16, default_num_frames: int = 81, default_height: int = 480,
-                 default_width: int = 832, boundary_ratio: float | None = None) -> None:
+                 default_width: int = 832, boundary_ratio: float | None = None,
+                 max_sequence_length: int = 512) -> None:
         super().__init__()
         self.register_modules(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer,
                               transformer_2=transformer_2)
         self.register_to_config(fps=fps, default_num_frames=default_num_frames, default_height=default_height,
-                                default_width=default_width, boundary_ratio=boundary_ratio)
+                                default_width=default_width, boundary_ratio=boundary_ratio,
+                                max_sequence_length=max_sequence_length)
 
     def expert(self, sigma_row: torch.Tensor, multipliers: torch.Tensor) -> Any:
         """The transformer for this step: Wan2.1 has one; Wan2.2-A14B switches experts at boundary_ratio·1000."""
@@ -139,8 +141,13 @@ class PusaPipeline(DiffusionPipeline, WanLoraLoaderMixin):
     # --- encoders -----------------------------------------------------------------------------
 
     @torch.no_grad()
-    def encode_prompt(self, prompt: str | list[str], max_sequence_length: int = 512) -> torch.Tensor:
-        """Text states [B, L, D]; positions past each prompt's length are zero (as Wan does)."""
+    def encode_prompt(self, prompt: str | list[str], max_sequence_length: int | None = None) -> torch.Tensor:
+        """Text states [B, L, D]; positions past each prompt's length are zero (as Wan does).
+
+        L is ``max_sequence_length`` (default: the pipeline's, 512 for Wan): the transformer must see the
+        same padded length it was trained with, since Wan's cross-attention has no mask.
+        """
+        max_sequence_length = max_sequence_length or self.config.get("max_sequence_length", 512)
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         tokens = self.tokenizer(prompts, padding="max_length", max_length=max_sequence_length, truncation=True,
                                 add_special_tokens=True, return_attention_mask=True, return_tensors="pt")
@@ -230,10 +237,11 @@ class PusaPipeline(DiffusionPipeline, WanLoraLoaderMixin):
         callback: Callable[[dict[str, Any]], None] | None = None,
         timestep_mode: TimestepMode = "float",
         image_encoding: ImageEncoding = "hold",
-        max_sequence_length: int = 512,
+        max_sequence_length: int | None = None,
         return_dict: bool = True,
     ) -> PusaPipelineOutput | tuple:
         num_frames = num_frames or self.config.default_num_frames
+        max_sequence_length = max_sequence_length or self.config.get("max_sequence_length", 512)
         height, width = height or self.config.default_height, width or self.config.default_width
         # 1. Check everything up front and say where each condition lands.
         plans = self.check_inputs(prompt, negative_prompt, conditions, num_frames, height, width,

@@ -189,7 +189,7 @@ def reference(parts):
 def _write_diffusers(root, parts):
     from diffusers import UniPCMultistepScheduler, WanTransformer3DModel
 
-    config = {k: v for k, v in parts["transformer"].config.items() if not k.startswith("_")}
+    config = {k: v for k, v in parts["transformer"].config.items() if not k.startswith("_") and k != "prediction_type"}
     transformer = WanTransformer3DModel(**config)
     transformer.load_state_dict(parts["transformer"].state_dict())
     transformer.save_pretrained(root / "transformer", max_shard_size="100KB")  # sharded, as the real one
@@ -426,7 +426,7 @@ def test_wan22_two_expert_diffusers_folder(parts, tmp_path):
 
     root = tmp_path / "wan22"
     _write_diffusers(root, parts)
-    config = {k: v for k, v in parts["transformer"].config.items() if not k.startswith("_")}
+    config = {k: v for k, v in parts["transformer"].config.items() if not k.startswith("_") and k != "prediction_type"}
     low = WanTransformer3DModel(**config)
     _jitter(low, 7)
     low.save_pretrained(root / "transformer_2")

@@ -186,3 +186,17 @@ def test_full_size_per_frame_forward_on_meta(heads, ffn, layers):
     with torch.no_grad():
         out = model(x, torch.empty(1, 21, device="meta"), torch.empty(1, 512, 4096, device="meta")).sample
     assert out.shape == x.shape
+
+
+def test_x0_prediction_turns_into_the_exact_velocity():
+    """prediction_type 'x0': a perfect x0 prediction gives v = x1 − x0 per frame (σ above the floor)."""
+    model = PusaTransformer3DModel(**CONFIG, prediction_type="x0")
+    g = torch.Generator().manual_seed(0)
+    x0, x1 = torch.randn(B, C, F, H, W, generator=g), torch.randn(B, C, F, H, W, generator=g)
+    sigma = torch.tensor([[1.0, 0.5, 0.2, 0.06, 0.9], [0.3, 0.3, 1.0, 0.7, 0.1]])
+    x = (1 - sigma[:, None, :, None, None]) * x0 + sigma[:, None, :, None, None] * x1
+    v = model.velocity_from_x0(x, x0, 1000 * sigma)
+    assert torch.allclose(v, x1 - x0, atol=1e-4)
+    assert model.config.prediction_type == "x0"
+    with pytest.raises(ValueError, match="prediction_type"):
+        PusaTransformer3DModel(**CONFIG, prediction_type="eps")

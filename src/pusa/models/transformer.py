@@ -13,7 +13,7 @@ Cost: the per-frame modulation is [B, F, 6, D], applied by viewing the hidden st
 
 from __future__ import annotations
 
-import functools
+import inspect
 from typing import Any
 
 import torch
@@ -44,6 +44,9 @@ def gated_residual(x: torch.Tensor, y: torch.Tensor, gate: torch.Tensor) -> torc
     """x + y·gate per frame, in fp32, returned in x's dtype; x, y [B, L, D], gate [B, F, 1, D]."""
     out = _framewise(x.float(), gate.shape[1]) + _framewise(y.float(), gate.shape[1]) * gate
     return out.flatten(1, 2).type_as(x)
+
+
+X0_SIGMA_MIN = 0.05  # σ floor when turning an x0 prediction into a velocity
 
 
 class PusaTransformerBlock(WanTransformerBlock):
@@ -84,11 +87,33 @@ class PusaTransformer3DModel(WanTransformer3DModel):
     _no_split_modules = ["WanTransformerBlock", "PusaTransformerBlock"]
     _repeated_blocks = ["WanTransformerBlock", "PusaTransformerBlock"]
 
-    @functools.wraps(WanTransformer3DModel.__init__)  # keeps the signature diffusers' config machinery reads
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, prediction_type: str = "velocity", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if prediction_type not in ("velocity", "x0"):
+            raise ValueError(f"prediction_type={prediction_type!r}: use 'velocity' (Wan) or 'x0'")
+        self.register_to_config(prediction_type=prediction_type)
         for block in self.blocks:
             block.__class__ = PusaTransformerBlock  # same parameters; adds the per-frame forward
+
+    # diffusers reads the constructor's signature to build configs: Wan's arguments plus prediction_type.
+    __init__.__signature__ = inspect.Signature([
+        *inspect.signature(WanTransformer3DModel.__init__).parameters.values(),
+        inspect.Parameter("prediction_type", inspect.Parameter.KEYWORD_ONLY, default="velocity"),
+    ])
+
+    def velocity_from_x0(self, x: torch.Tensor, x0: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
+        """v = (x_σ − x̂0) / σ per frame (σ = t/1000, floored at X0_SIGMA_MIN); x, x0 [B, C, F, H, W].
+
+        For prediction_type "x0": the network predicts clean data, which a patch embedding narrower than
+        the patch (pixel-space packing) can represent while it cannot pass full-rank noise through;
+        the sampler and the FAFM loss still see a velocity.
+        """
+        sigma = (timestep.float() / 1000.0).clamp(min=X0_SIGMA_MIN)
+        if sigma.ndim == 1:
+            sigma = sigma[:, None].expand(-1, x.shape[2])
+        if sigma.shape[1] != x.shape[2]:
+            raise ValueError("prediction_type 'x0' supports [B] and [B, F] timesteps, not per-token ones")
+        return (x.float() - x0.float()) / sigma[:, None, :, None, None]
 
     def timestep_kind(self, hidden_states: torch.Tensor, timestep: torch.Tensor) -> str:
         """'scalar', 'frame' or 'token' for a timestep given with hidden_states [B, C, F, H, W]."""
@@ -124,12 +149,16 @@ class PusaTransformer3DModel(WanTransformer3DModel):
         if kind != "frame":
             # Scalar and per-token timesteps: the base model, untouched. attention_kwargs were
             # consumed by our own apply_lora_scale, so do not apply the LoRA scale twice.
-            return WanTransformer3DModel.forward.__wrapped__(
+            out = WanTransformer3DModel.forward.__wrapped__(
                 self, hidden_states, timestep, encoder_hidden_states, encoder_hidden_states_image,
-                return_dict=return_dict, attention_kwargs=None,
-            )
-        return self._forward_per_frame(hidden_states, timestep, encoder_hidden_states,
-                                       encoder_hidden_states_image, return_dict)
+                return_dict=False, attention_kwargs=None,
+            )[0]
+        else:
+            out = self._forward_per_frame(hidden_states, timestep, encoder_hidden_states,
+                                          encoder_hidden_states_image, return_dict=False)[0]
+        if self.config.get("prediction_type", "velocity") == "x0":
+            out = self.velocity_from_x0(hidden_states, out, timestep).to(out.dtype)
+        return Transformer2DModelOutput(sample=out) if return_dict else (out,)
 
     def _forward_per_frame(
         self,
