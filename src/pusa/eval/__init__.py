@@ -1,1 +1,1 @@
-"""Evaluation: VBench-I2V aggregation (more to come: proxy metrics, batch generation, reports)."""
+"""Evaluation: VBench-I2V aggregation and weight-free proxy metrics (batch generation and reports: issue 6)."""
