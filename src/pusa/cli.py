@@ -123,6 +123,8 @@ def generate(
     dtype: Annotated[str, typer.Option(help="float32 or bfloat16.")] = "float32",
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:1, … (default: cuda if available).")] = "auto",
     out: Annotated[Path, typer.Option(help="Output .mp4; a contact sheet .png and settings .json go beside it.")] = Path("pusa.mp4"),
+    batch: Annotated[Optional[Path], typer.Option(help="jsonl of jobs ({prompt, image?, noise?, samples?} per line); outputs {prompt}-{i}.mp4 in --out-dir.")] = None,
+    out_dir: Annotated[Path, typer.Option(help="Folder for --batch outputs (finished files are skipped on restart).")] = Path("pusa-batch"),
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
 ) -> None:
     """Generate a video from a prompt and optional image/video conditions."""
@@ -134,7 +136,7 @@ def generate(
 
 def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_prompt, image, video, keep, noise, frames, height, width,
               preset, steps, cfg, shift, boundary, offload, vae_tiling, sequence_parallel, seed, timestep_mode, dtype,
-              device, out, overwrite) -> None:
+              device, out, overwrite, batch=None, out_dir=None) -> None:
     # 1. Parse: everything checkable without the model.
     if model is None:
         raise UserError("--model DIR is required (a PusaPipeline folder; the embedded mini model is not shipped yet)")
@@ -158,10 +160,16 @@ def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_pr
         raise UserError(f"--timestep-mode {timestep_mode!r}: use 'float' or 'reference'")
     if dtype not in ("float32", "bfloat16"):
         raise UserError(f"--dtype {dtype!r}: use float32 or bfloat16 (float16 is not supported on CPU)")
+    if batch is not None:
+        if image or video or sequence_parallel:
+            raise UserError("--batch takes its images from the jsonl; drop --image/--video/--sequence-parallel")
+        from pusa.eval.batch import read_jobs
+
+        jobs = read_jobs(batch)  # every line checked before any model is loaded
     if out.suffix.lower() != ".mp4":
         raise UserError(f"--out {out}: must end in .mp4")
     sheet_path, meta_path = out.with_suffix(".png"), out.with_suffix(".json")
-    for path in (out, sheet_path, meta_path):
+    for path in (out, sheet_path, meta_path) if batch is None else ():
         if path.exists() and not overwrite:
             raise UserError(f"{path} already exists; pass --overwrite or choose another --out")
     for flag, paths in (("--lora", lora), ("--lora-2", lora_2)):
@@ -195,6 +203,11 @@ def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_pr
         if lora_2:
             load_loras(ExpertView(pipe, "transformer_2"), lora_2, lora_2_alpha or [1.0])
     num_frames = frames or pipe.config.default_num_frames
+    if batch is not None:
+        return _run_batch(pipe, jobs, out_dir, prompt_neg=negative_prompt, num_frames=num_frames,
+                          height=height or pipe.config.default_height, width=width or pipe.config.default_width,
+                          steps=steps, cfg=cfg, shift=shift, seed=seed if seed is not None else 0,
+                          timestep_mode=timestep_mode)
     conditions = build_conditions(image or [], video, keep, noise, num_frames)
     seed = seed if seed is not None else random.randrange(2**31)
     height, width = height or pipe.config.default_height, width or pipe.config.default_width
@@ -269,6 +282,38 @@ def _preprocess(data, cache, model, bucket, max_sequence_length, shard_size) -> 
                             progress=lambda done, total, name: bar.update(task, completed=done, total=total,
                                                                           description=str(name)))
     typer.echo(report.summary() if hasattr(report, "summary") else str(report))
+
+
+def _run_batch(pipe, jobs, out_dir: Path, prompt_neg: str, num_frames: int, height: int, width: int, steps: int,
+               cfg: float, shift: float, seed: int, timestep_mode: str) -> None:
+    """--batch: this process's share of the jobs (RANK/WORLD_SIZE), skipping finished outputs."""
+    import os
+
+    import torch
+
+    from pusa.conditions import i2v
+    from pusa.eval.batch import run_batch
+    from pusa.io import atomic_path, read_image, write_video
+
+    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+    def generate_one(job):
+        conditions = i2v(read_image(job.image), job.noise) if job.image else []
+        return pipe(job.prompt, negative_prompt=prompt_neg, conditions=conditions, num_frames=num_frames,
+                    height=height, width=width, num_inference_steps=steps, guidance_scale=cfg, shift=shift,
+                    generator=torch.Generator().manual_seed(seed + job.sample), timestep_mode=timestep_mode).frames[0]
+
+    def write(target: Path, frames, job) -> None:
+        settings = {"prompt": job.prompt, "image": job.image, "noise": job.noise, "sample": job.sample,
+                    "seed": seed + job.sample, "frames": num_frames, "height": height, "width": width,
+                    "crop": "centre crop to the target aspect ratio, then resize", "steps": steps, "cfg": cfg,
+                    "shift": shift, "timestep_mode": timestep_mode, "line": job.line}
+        with atomic_path(target.with_suffix(".json"), overwrite=True) as tmp:
+            tmp.write_text(json.dumps(settings, indent=2) + "\n")
+        write_video(target, frames, fps=pipe.config.fps)  # the mp4 last: its presence marks the job done
+
+    done, skipped = run_batch(jobs, out_dir, generate_one, write, rank, world)
+    typer.echo(f"rank {rank}/{world}: generated {done}, skipped {skipped} already finished, in {out_dir}")
 
 
 def _init_sequence_parallel(device: str, seed):
