@@ -200,3 +200,27 @@ def test_x0_prediction_turns_into_the_exact_velocity():
     assert model.config.prediction_type == "x0"
     with pytest.raises(ValueError, match="prediction_type"):
         PusaTransformer3DModel(**CONFIG, prediction_type="eps")
+
+
+def test_x0_skip_preconditioning_is_exact_and_passes_the_input_at_low_sigma():
+    """x0-skip: x̂0 = c_skip·x + c_out·F. The output F that makes x̂0 = x0 gives v = x1 − x0; F = 0 at
+    σ → 0 returns the input (the network only carries the correction); at σ = 1, x̂0 = σ_d·F."""
+    sd = 0.7
+    model = PusaTransformer3DModel(**CONFIG, prediction_type="x0-skip", sigma_data=sd)
+    g = torch.Generator().manual_seed(3)
+    B, C, F, H, W = 2, CONFIG["in_channels"], 3, 4, 4
+    x0, x1 = torch.randn(B, C, F, H, W, generator=g), torch.randn(B, C, F, H, W, generator=g)
+    sigma = torch.tensor([[0.1, 0.5, 0.9], [0.3, 0.7, 1.0]])
+    s = sigma[:, None, :, None, None]
+    x = (1 - s) * x0 + s * x1
+    var = (1 - s) ** 2 * sd**2 + s**2
+    c_skip, c_out = (1 - s) * sd**2 / var, s * sd / var.sqrt()
+    v = model.velocity_from_x0(x, (x0 - c_skip * x) / c_out, 1000 * sigma)
+    assert torch.allclose(v, x1 - x0, atol=1e-4)
+    tiny = torch.full((B, F), 1e-4)
+    assert torch.allclose(model.x0_from_output(x, torch.zeros_like(x), tiny), x, atol=1e-3)
+    ones = torch.ones(B, F)
+    assert torch.allclose(model.x0_from_output(x, x1, ones), sd * x1, atol=1e-6)
+    assert PusaTransformer3DModel.from_config(model.config).config.sigma_data == sd
+    with pytest.raises(ValueError, match="sigma_data"):
+        PusaTransformer3DModel(**CONFIG, prediction_type="x0-skip", sigma_data=0.0)

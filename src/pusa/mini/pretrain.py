@@ -1,0 +1,257 @@
+"""Pretraining Pusa-mini's base transformer on an endless stream of world clips.
+
+This is plain text-to-video flow matching with one σ per clip (scalar timesteps, the base model's
+setting): x_σ = (1 − σ)·x0 + σ·ε, loss ‖v_θ(x_σ, σ, c) − (ε − x0)‖². Clips are rendered on the fly by
+``pusa.world`` (about 2 ms each), so no clip is ever seen twice and nothing is cached on disk; the
+VTA step afterwards is an ordinary ``pusa train`` run on a small cache.
+
+    python -m pusa.mini.pretrain OUT --minutes 8 --batch 256 --workers 14     # on a GPU
+    python -m pusa.mini.pretrain OUT --max-steps 200 --batch 8                  # CPU smoke
+
+With ``--minutes`` the run measures its step time after a few steps and fixes the number of steps (and
+the cosine schedule) to fit the budget. It checkpoints to ``OUT/checkpoints`` and resumes from the
+newest one when started again; the EMA weights are exported to ``OUT/transformer``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pusa.mini import MINI, MiniConfig
+
+MIXTURE = (("easy", 0.8), ("medium", 0.2))
+
+
+@dataclass
+class PretrainConfig:
+    out: str
+    minutes: float | None = None  # time budget (fixes max_steps after the first steps) ...
+    max_steps: int = 2000  # ... or a fixed number of steps
+    batch_size: int = 256
+    lr: float = 5e-4
+    min_lr_ratio: float = 0.05
+    warmup_steps: int = 300
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    ema_decay: float = 0.9995
+    caption_dropout: float = 0.1
+    shift: float = 3.0  # training σ = shift(u), u ~ U(0, 1)
+    mixture: tuple = MIXTURE
+    seed: int = 0
+    workers: int = 4
+    checkpoint_every: int = 500
+    log_every: int = 25
+    device: str = "auto"
+    export_dtype: str = "float32"
+    model: dict = field(default_factory=lambda: asdict(MINI))
+
+
+class WorldStream(torch.utils.data.IterableDataset):
+    """Clip i of the stream is ``make_clip(clip_seed(seed, i))`` under a preset drawn from ``mixture``.
+
+    Items are (uint8 frames [T, H, W, 3], caption). ``start`` skips the first clips (resume); with
+    several DataLoader workers, worker w takes clips start + w, start + w + n, … and the loader
+    interleaves them back into order.
+    """
+
+    def __init__(self, seed: int, mixture=MIXTURE, num_frames: int = 17, height: int = 64, width: int = 64,
+                 start: int = 0) -> None:
+        names, weights = zip(*mixture)
+        self.names, self.cum = names, np.cumsum(np.asarray(weights, float) / sum(weights))
+        self.seed, self.num_frames, self.height, self.width, self.start = seed, num_frames, height, width, start
+
+    def clip(self, i: int):
+        from pusa.world import make_clip
+        from pusa.world.dataset import clip_seed
+
+        s = clip_seed(self.seed, i)
+        name = self.names[int(np.searchsorted(self.cum, (s % 10_000) / 10_000, side="right"))]
+        return make_clip(s, self.num_frames, self.height, self.width, name)
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        wid, n = (info.id, info.num_workers) if info is not None else (0, 1)
+        i = self.start + wid
+        while True:
+            clip = self.clip(i)
+            yield torch.from_numpy(clip.frames), clip.caption
+            i += n
+
+
+def lr_at(step: int, cfg: PretrainConfig, total: int) -> float:
+    """Linear warmup, then cosine decay to min_lr_ratio·lr at ``total``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+class TextEncoder:
+    """MiniLM states for a batch of captions, exactly as ``PusaPipeline.encode_prompt`` computes them."""
+
+    def __init__(self, device: torch.device, max_sequence_length: int) -> None:
+        from pusa.mini import text_components
+
+        self.tokenizer, encoder = text_components()
+        self.encoder, self.device, self.length = encoder.to(device), device, max_sequence_length
+
+    @torch.no_grad()
+    def __call__(self, captions: list[str]) -> torch.Tensor:
+        tok = self.tokenizer(captions, padding="max_length", max_length=self.length, truncation=True,
+                             add_special_tokens=True, return_attention_mask=True, return_tensors="pt")
+        mask = tok.attention_mask.to(self.device)
+        states = self.encoder(tok.input_ids.to(self.device), mask).last_hidden_state
+        return states * mask[..., None].to(states.dtype)
+
+
+def pack(frames: torch.Tensor, vae, device: torch.device) -> torch.Tensor:
+    """uint8 frames [B, T, H, W, 3] → normalised packed latents x0 [B, C, F, h, w] (float32)."""
+    from pusa.pipeline import latent_stats
+
+    x = frames.to(device, non_blocking=True).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
+    raw = vae.encode(x).latent_dist.mode().float()
+    mean, std = latent_stats(vae, raw.shape[1], device, torch.float32)
+    return (raw - mean) / std
+
+
+def build(cfg: PretrainConfig, device: torch.device):
+    from pusa.mini import new_transformer, new_vae
+
+    mini = MiniConfig(**cfg.model)
+    return mini, new_transformer(mini, cfg.seed).to(device), new_vae(mini).to(device)
+
+
+def pretrain(cfg: PretrainConfig, progress=print) -> Path:
+    """Run (or resume) the pretraining described by ``cfg``; returns the exported transformer folder."""
+    from pusa.flow import fafm_loss, interpolate, shift_sigma
+    from pusa.training.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = torch.device(cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(cfg.seed)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    mini, model, vae = build(cfg, device)
+    text = TextEncoder(device, mini.max_sequence_length)
+    empty = text([""])[0]
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.99))
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    ema = [p.detach().float().clone() for p in params]
+    step, total, seen = 0, cfg.max_steps, 0.0
+    ckpts = list_checkpoints(out / "checkpoints")
+    if ckpts:
+        ck = load_checkpoint(ckpts[-1])
+        model.load_state_dict(ck.trainable, strict=False)
+        for e, n in zip(ema, names):
+            e.copy_(ck.ema[n])
+        opt.load_state_dict(ck.optimizer)
+        step, total, seen = ck.step, int(ck.state["total_steps"]), float(ck.state.get("seconds", 0.0))
+        if cfg.minutes is None:
+            total = max(total, cfg.max_steps)
+        progress(f"resumed from {ckpts[-1]} (step {step}/{total})")
+    (out / "pretrain_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+    stream = WorldStream(cfg.seed, cfg.mixture, mini.num_frames, mini.height, mini.width, start=step * cfg.batch_size)
+    loader = torch.utils.data.DataLoader(stream, batch_size=cfg.batch_size, num_workers=cfg.workers,
+                                         pin_memory=device.type == "cuda", persistent_workers=cfg.workers > 0,
+                                         prefetch_factor=4 if cfg.workers > 0 else None)
+    gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 1_000_003 + step)
+    noise_gen = torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + step)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16)
+    log = open(out / "loss.csv", "a", newline="")
+    writer = csv.writer(log)
+    if log.tell() == 0:
+        writer.writerow(("step", "loss", "lr", "grad_norm", "seconds"))
+    t_start, timed_from = time.time() - seen, None
+    model.train()
+    for frames, captions in loader:
+        if step >= total:
+            break
+        x0 = pack(frames, vae, device)
+        c = text(list(captions))
+        drop = torch.rand(len(captions), generator=gen) < cfg.caption_dropout
+        c = torch.where(drop[:, None, None].to(device), empty[None], c)
+        b, _, f = x0.shape[:3]
+        sigma = shift_sigma(torch.rand(b, generator=gen, dtype=torch.float64), cfg.shift).float()
+        x1 = torch.randn(x0.shape, generator=noise_gen, device=device)
+        tau = sigma[:, None].expand(b, f).to(device)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, cfg, total)
+        with autocast:
+            v = model(interpolate(x0, x1, tau), 1000.0 * sigma.to(device), c, return_dict=False)[0]
+        loss = fafm_loss(v.float(), x0, x1)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite loss at step {step}; last checkpoint: {list_checkpoints(out / 'checkpoints')[-1:]}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm))
+        opt.step()
+        decay_now = min(cfg.ema_decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            torch._foreach_lerp_(ema, [p.detach().float() for p in params], 1 - decay_now)
+        step += 1
+        if cfg.minutes is not None and step == 30 and not ckpts:
+            timed_from = (time.time(), step)
+        if timed_from is not None and step == 60:  # fix the schedule to the time budget
+            per_step = (time.time() - timed_from[0]) / (step - timed_from[1])
+            total = max(step + 1, int((cfg.minutes * 60 - (time.time() - t_start)) / per_step) + step)
+            progress(f"{per_step:.3f} s/step → {total} steps in {cfg.minutes} min")
+        if step % cfg.log_every == 0 or step == total:
+            elapsed = time.time() - t_start
+            writer.writerow((step, f"{loss.item():.5f}", f"{lr_at(step - 1, cfg, total):.3g}", f"{grad_norm:.3f}",
+                             f"{elapsed:.1f}"))
+            log.flush()
+            progress(f"step {step}/{total} loss {loss.item():.4f} grad {grad_norm:.2f} {elapsed:.0f}s")
+        if step % cfg.checkpoint_every == 0 or step == total:
+            save_checkpoint(out / "checkpoints", step, {n: p.detach() for n, p in zip(names, params)},
+                            opt.state_dict(), {}, {"total_steps": total, "seconds": time.time() - t_start},
+                            ema={n: e for n, e in zip(names, ema)}, keep=2)
+    log.close()
+    return export(out, model, names, ema, cfg, step)
+
+
+def export(out: Path, model, names: list[str], ema: list[torch.Tensor], cfg: PretrainConfig, step: int) -> Path:
+    """EMA weights into ``out/transformer`` (diffusers layout, shards ≤ 15 MB), in ``cfg.export_dtype``."""
+    with torch.no_grad():
+        for n, e in zip(names, ema):
+            model.get_parameter(n).copy_(e)
+    folder = out / "transformer"
+    model.to("cpu", getattr(torch, cfg.export_dtype)).save_pretrained(folder, max_shard_size="15MB")
+    (out / "pretrain_result.json").write_text(json.dumps({"steps": step, "ema_decay": cfg.ema_decay}) + "\n")
+    return folder
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("out")
+    p.add_argument("--minutes", type=float)
+    p.add_argument("--max-steps", type=int, default=2000)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--export-dtype", default="float32", choices=["bfloat16", "float32"])
+    a = p.parse_args()
+    cfg = PretrainConfig(out=a.out, minutes=a.minutes, max_steps=a.max_steps, batch_size=a.batch, lr=a.lr,
+                         workers=a.workers, device=a.device, checkpoint_every=a.checkpoint_every,
+                         export_dtype=a.export_dtype)
+    print(pretrain(cfg, progress=lambda m: print(m, flush=True)))
+
+
+if __name__ == "__main__":
+    main()
