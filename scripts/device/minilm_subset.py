@@ -5,7 +5,7 @@ world's captions use (the caption grammar is closed). `unpack` (there): rebuild 
 which every other row is NaN, so a caption with an unseen token makes a NaN loss and stops the run
 instead of training on a wrong embedding. Outputs for world captions are bit-identical to the original.
 
-    python scripts/device/minilm_subset.py pack .carry/minilm
+    python scripts/device/minilm_subset.py pack .carry/minilm [bfloat16]   # bf16: half the bytes, not exact
     python scripts/device/minilm_subset.py unpack .carry/minilm /tmp/minilm    # then PUSA_MINILM=/tmp/minilm
 """
 
@@ -30,7 +30,7 @@ def caption_token_ids(tokenizer, n: int = 20000) -> list[int]:
     return sorted(ids)
 
 
-def pack(dest: Path) -> None:
+def pack(dest: Path, dtype: str = "float32") -> None:
     from transformers import AutoTokenizer
 
     from pusa.mini import minilm_path
@@ -44,6 +44,7 @@ def pack(dest: Path) -> None:
     ids = caption_token_ids(tok)
     state = load_file(str(src / "model.safetensors"))
     emb = state.pop(EMB)
+    state = {k: v.to(getattr(torch, dtype)) if v.is_floating_point() else v for k, v in state.items()}
     save_file({**state, "subset.ids": torch.tensor(ids), "subset.rows": emb[ids].clone(),
                "subset.shape": torch.tensor(list(emb.shape))}, str(dest / "weights-subset.safetensors"))
     print(f"{len(ids)} token ids of {emb.shape[0]}; {sum(f.stat().st_size for f in dest.iterdir()) / 2**20:.1f} MiB")
@@ -56,13 +57,14 @@ def unpack(src: Path, dest: Path) -> None:
             shutil.copy(f, dest / f.name)
     state = load_file(str(src / "weights-subset.safetensors"))
     ids, rows, shape = state.pop("subset.ids"), state.pop("subset.rows"), state.pop("subset.shape")
-    emb = torch.full(tuple(shape.tolist()), float("nan"), dtype=rows.dtype)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    emb = torch.full(tuple(shape.tolist()), float("nan"), dtype=torch.float32)
     emb[ids] = rows
     save_file({**state, EMB: emb}, str(dest / "model.safetensors"))
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "pack":
-        pack(Path(sys.argv[2]))
+        pack(Path(sys.argv[2]), *sys.argv[3:4])
     else:
         unpack(Path(sys.argv[2]), Path(sys.argv[3]))

@@ -453,6 +453,79 @@ def world(
         _fail(str(err).strip("'\"").splitlines()[0])
 
 
+@app.command("eval")
+def eval_command(
+    folder: Annotated[Path, typer.Argument(help="Folder of videos to score (mp4, mov, …), e.g. a --batch --out-dir.")],
+    out: Annotated[Optional[Path], typer.Option(help="Report folder (default: FOLDER/eval).")] = None,
+    backend: Annotated[str, typer.Option(help="auto (vbench where usable, else proxy), proxy, or vbench (required).")] = "auto",
+    vbench_weights: Annotated[Optional[Path], typer.Option(help="Local VBench weights (VBENCH_CACHE_DIR layout); default $PUSA_VBENCH_WEIGHTS. Never downloaded.")] = None,
+    vbench_python: Annotated[Optional[Path], typer.Option(help="Python of the environment where vbench is installed (default: this one).")] = None,
+    device: Annotated[str, typer.Option(help="Device for the vbench backend: auto, cpu, cuda, …")] = "auto",
+    max_sheets: Annotated[int, typer.Option(help="Contact sheets for at most this many prompt groups.")] = 32,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing report.")] = False,
+) -> None:
+    """Score every video in FOLDER (proxy / vbench / world backends) and write report.md, scores.json/csv and PNG plots."""
+    try:
+        _eval(folder, out if out is not None else folder / "eval", backend, vbench_weights, vbench_python, device,
+              max_sheets, overwrite)
+    except (UserError, ValueError, FileNotFoundError, FileExistsError) as err:
+        _fail(str(err).splitlines()[0] if str(err) else err.__class__.__name__)
+
+
+def _eval(folder, out, backend, vbench_weights, vbench_python, device, max_sheets, overwrite) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UserError("pusa eval draws its plots with matplotlib: pip install 'pusa[eval]'")
+    if max_sheets < 0:
+        raise UserError(f"--max-sheets {max_sheets}: must be >= 0")
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from pusa.eval.report import check_outputs, evaluate_folder, write_report
+
+    check_outputs(out, overwrite)  # before any scoring
+    python = str(vbench_python) if vbench_python is not None else None
+    with Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  transient=True) as bar:
+        task = bar.add_task("", total=None)
+        ev = evaluate_folder(folder, backend, vbench_weights, python, device,
+                             progress=lambda done, total, name: bar.update(task, completed=done, total=total,
+                                                                           description=name))
+    for skipped in ev.skipped:
+        typer.echo(f"warning: skipped {skipped['file']}: {skipped['reason']}", err=True)
+    paths = write_report(ev, out, overwrite=overwrite, max_sheets=max_sheets)
+    t = ev.total
+    summary = (f"{t['label']} {t['value']:.2f}" if t["value"] is not None
+               else f"{t['label']}: not computed (missing {', '.join(t['missing'])})")
+    typer.echo(f"wrote {paths[0]} ({len(ev.videos)} videos, {len(ev.skipped)} skipped; {summary})")
+
+
+@app.command()
+def ui(
+    model: Annotated[Optional[Path], typer.Option(help="Pipeline folder (default: the embedded Pusa-mini model).")] = None,
+    lora: Annotated[Optional[Path], typer.Option(help="LoRA .safetensors, loaded once; its strength is a slider.")] = None,
+    host: Annotated[str, typer.Option(help="Address to bind; anything but 127.0.0.1 exposes the app to your network.")] = "127.0.0.1",
+    port: Annotated[Optional[int], typer.Option(help="Port (default: 7860, or the next free one).")] = None,
+    out_dir: Annotated[Path, typer.Option(help="Folder for every output (one subfolder per generation).")] = Path("pusa-ui"),
+) -> None:
+    """Open the web app: every task in the browser, with the per-frame timeline."""
+    try:
+        if lora is not None and not lora.is_file():
+            raise UserError(f"--lora {lora}: file not found")
+        if model is not None:
+            from pusa.models.checkpoints import detect_base_layout
+
+            detect_base_layout(model)
+        try:
+            from pusa.ui import launch
+            import gradio  # noqa: F401
+        except ImportError:
+            raise UserError("the web app needs gradio: pip install 'pusa[ui]'") from None
+        launch(model=model, lora=lora, out_dir=out_dir, host=host, port=port)
+    except (UserError, ValueError, FileNotFoundError, RuntimeError, OSError) as err:
+        _fail(str(err).splitlines()[0] if str(err) else err.__class__.__name__)
+
+
 def main() -> None:
     app()
 

@@ -1,1 +1,1 @@
-"""Evaluation: VBench-I2V aggregation and weight-free proxy metrics (batch generation and reports: issue 6)."""
+"""Evaluation: VBench-I2V aggregation, weight-free proxy metrics, batch generation and `pusa eval` reports."""

@@ -26,6 +26,14 @@ QUALITY = ("subject_consistency", "background_consistency", "motion_smoothness",
            "aesthetic_quality", "imaging_quality")
 I2V = ("i2v_subject", "i2v_background", "camera_motion")
 
+# Published VBench-I2V rows in percent (REFERENCE.md): the nine dimensions, then the reported total, quality, i2v.
+PUBLISHED: dict[str, dict[str, float]] = {
+    "Pusa V1.0": dict(zip((*DIMENSIONS, "total", "quality", "i2v"),
+                          (92.27, 96.02, 98.49, 52.60, 63.15, 68.27, 97.64, 99.24, 29.46, 87.32, 79.80, 94.84))),
+    "Wan-I2V-14B": dict(zip((*DIMENSIONS, "total", "quality", "i2v"),
+                            (94.86, 97.07, 97.90, 51.38, 64.75, 70.44, 96.95, 96.44, 34.76, 86.86, 80.82, 92.90))),
+}
+
 
 def normalise(dimension: str, percent: float) -> float:
     """(s − min)/(max − min) for a score s given in percent; returns a fraction."""

@@ -53,6 +53,7 @@ class PretrainConfig:
     device: str = "auto"
     export_dtype: str = "float32"
     model: dict = field(default_factory=lambda: asdict(MINI))
+    init: str | None = None  # warm start from a transformer folder (fresh optimizer and schedule)
 
 
 class WorldStream(torch.utils.data.IterableDataset):
@@ -143,6 +144,12 @@ def pretrain(cfg: PretrainConfig, progress=print) -> Path:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     mini, model, vae = build(cfg, device)
+    if cfg.init and not list_checkpoints(out / "checkpoints"):
+        from pusa.models import PusaTransformer3DModel
+
+        warm = PusaTransformer3DModel.from_pretrained(cfg.init, torch_dtype=torch.float32).state_dict()
+        model.load_state_dict(warm)
+        progress(f"warm start from {cfg.init}")
     text = TextEncoder(device, mini.max_sequence_length)
     empty = text([""])[0]
     params = [p for p in model.parameters() if p.requires_grad]
@@ -245,11 +252,14 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--device", default="auto")
     p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--init", help="warm start from this transformer folder")
+    p.add_argument("--warmup", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0, help="world stream and noise seed")
     p.add_argument("--export-dtype", default="float32", choices=["bfloat16", "float32"])
     a = p.parse_args()
     cfg = PretrainConfig(out=a.out, minutes=a.minutes, max_steps=a.max_steps, batch_size=a.batch, lr=a.lr,
                          workers=a.workers, device=a.device, checkpoint_every=a.checkpoint_every,
-                         export_dtype=a.export_dtype)
+                         export_dtype=a.export_dtype, init=a.init, warmup_steps=a.warmup, seed=a.seed)
     print(pretrain(cfg, progress=lambda m: print(m, flush=True)))
 
 
