@@ -97,7 +97,7 @@ def _fail(message: str) -> None:
 @app.command()
 def generate(
     prompt: Annotated[str, typer.Option("--prompt", "-p", help="What the video shows.")] = "",
-    model: Annotated[Optional[Path], typer.Option(help="Pipeline folder (PusaPipeline.save_pretrained layout).")] = None,
+    model: Annotated[Optional[Path], typer.Option(help="Pipeline folder (PusaPipeline, diffusers Wan or original Wan layout); default: the embedded Pusa-mini.")] = None,
     lora: Annotated[Optional[list[Path]], typer.Option(help="LoRA .safetensors (repeatable).")] = None,
     lora_alpha: Annotated[Optional[list[float]], typer.Option(help="LoRA strength α, merged as W + α·B·A (one, or one per --lora).")] = None,
     lora_2: Annotated[Optional[list[Path]], typer.Option("--lora-2", help="LoRA for Wan2.2's low-noise expert (repeatable).")] = None,
@@ -138,11 +138,10 @@ def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_pr
               preset, steps, cfg, shift, boundary, offload, vae_tiling, sequence_parallel, seed, timestep_mode, dtype,
               device, out, overwrite, batch=None, out_dir=None) -> None:
     # 1. Parse: everything checkable without the model.
-    if model is None:
-        raise UserError("--model DIR is required (a PusaPipeline folder; the embedded mini model is not shipped yet)")
-    from pusa.models.checkpoints import detect_base_layout
+    if model is not None:
+        from pusa.models.checkpoints import detect_base_layout
 
-    detect_base_layout(model)  # one line naming what is missing, before any heavy loading
+        detect_base_layout(model)  # one line naming what is missing, before any heavy loading
     from pusa.pipeline import PRESETS
 
     if preset not in PRESETS:
@@ -187,7 +186,14 @@ def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_pr
     main_process = True
     if sequence_parallel:
         dev, seed, main_process = _init_sequence_parallel(dev, seed)
-    pipe = apply_memory_options(_load_pipeline(model, dtype, "cpu"), dev, offload, vae_tiling)
+    if model is None:  # the embedded Pusa-mini; its VTA LoRA is fused unless more LoRAs come on top
+        from pusa.mini import default_pipeline
+
+        if dtype != "float32":
+            raise UserError("the embedded Pusa-mini runs in float32; drop --dtype or pass --model DIR")
+        pipe = apply_memory_options(default_pipeline(fuse=not (lora or lora_2)), dev, offload, vae_tiling)
+    else:
+        pipe = apply_memory_options(_load_pipeline(model, dtype, "cpu"), dev, offload, vae_tiling)
     if sequence_parallel:
         from pusa.models.parallel import enable_sequence_parallel
 
@@ -211,6 +217,11 @@ def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_pr
     conditions = build_conditions(image or [], video, keep, noise, num_frames)
     seed = seed if seed is not None else random.randrange(2**31)
     height, width = height or pipe.config.default_height, width or pipe.config.default_width
+    for cond in conditions:
+        h, w = cond.frames.shape[1:3]
+        if (h, w) != (height, width):
+            typer.echo(f"note: {cond.label or 'condition'} is {w}×{h}; centre-cropped to the aspect ratio and "
+                       f"resized to {width}×{height}", err=True)
     plans = pipe.check_inputs(prompt, negative_prompt, conditions, num_frames, height, width, steps, cfg, shift)
     for plan in plans:
         typer.echo(plan.describe(pipe.temporal_factor), err=True)
@@ -231,7 +242,8 @@ def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_pr
     conditioned = {p for plan in plans for p in range(plan.condition.start, plan.condition.end + 1)}
     write_video(out, video_frames, fps=pipe.config.fps, overwrite=overwrite)
     write_contact_sheet(sheet_path, video_frames, highlight=conditioned, overwrite=overwrite)
-    settings = {"prompt": prompt, "negative_prompt": negative_prompt, "model": str(model), "seed": seed,
+    settings = {"prompt": prompt, "negative_prompt": negative_prompt,
+                "model": str(model) if model is not None else "pusa-mini (embedded)", "seed": seed,
                 "frames": num_frames, "height": height, "width": width, "preset": preset, "steps": steps,
                 "cfg": cfg, "shift": shift, "boundary": pipe.config.boundary_ratio,
                 "timestep_mode": timestep_mode, "fps": pipe.config.fps,

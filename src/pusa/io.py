@@ -49,6 +49,20 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pa
             os.unlink(tmp)
 
 
+def jsonl_lines(path: str | os.PathLike):
+    """(line number, parsed value) for each non-blank line of a jsonl file; bad JSON is a ValueError naming
+    the line (``path:N: not valid JSON``)."""
+    import json
+
+    for number, text in enumerate(Path(path).read_text().splitlines(), start=1):
+        if not text.strip():
+            continue
+        try:
+            yield number, json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """An image file → uint8 [H, W, 3] (RGB)."""
     from PIL import Image, UnidentifiedImageError

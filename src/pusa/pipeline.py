@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
 import torch
 from diffusers import DiffusionPipeline
 from diffusers.loaders import WanLoraLoaderMixin

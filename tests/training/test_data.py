@@ -323,3 +323,19 @@ def test_collate_stacks_one_bucket(cache_dir):
         collate(cache, [0], max_sequence_length=4)
     clone = pickle.loads(pickle.dumps(cache))  # DataLoader workers
     assert torch.equal(clone[4]["latents"], cache[4]["latents"])
+
+
+def test_cache_frames_writes_generated_clips_and_skips_them_on_restart(tmp_path):
+    from pusa.tiny import tiny_pipeline
+    from pusa.training.data import LatentCache, cache_frames
+
+    pipe = tiny_pipeline("packing")
+    rng = np.random.default_rng(0)
+    clips = [(f"c{i}", rng.integers(0, 256, (5, 32, 32, 3), dtype=np.uint8), f"a red square {i}") for i in range(3)]
+    assert cache_frames(tmp_path / "cache", pipe, clips[:2], max_sequence_length=8, shard_size=2) == 2
+    assert cache_frames(tmp_path / "cache", pipe, clips, max_sequence_length=8, shard_size=2) == 1
+    cache = LatentCache(tmp_path / "cache", verify=True)
+    assert len(cache) == 3 and [cache[i]["caption"] for i in range(3)] == [c for _, _, c in clips]
+    expect = pipe.encode_frames(torch.from_numpy(clips[2][1]).float() / 255)[0]
+    assert torch.allclose(cache[2]["latents"], expect)
+    assert str(cache[0]["bucket"]) == "5x32x32"

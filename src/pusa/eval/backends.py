@@ -137,14 +137,10 @@ def read_world_index(folder: str | os.PathLike) -> dict[str, dict]:
     path = Path(folder) / "world.jsonl"
     if not path.is_file():
         return {}
+    from pusa.io import jsonl_lines
+
     rows = {}
-    for number, text in enumerate(path.read_text().splitlines(), start=1):
-        if not text.strip():
-            continue
-        try:
-            row = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+    for number, row in jsonl_lines(path):
         if not (isinstance(row, dict) and isinstance(row.get("file_name"), str) and isinstance(row.get("seed"), int)):
             raise ValueError(f"{path}:{number}: each line needs \"file_name\" (string) and \"seed\" (integer)")
         rows[row["file_name"]] = row

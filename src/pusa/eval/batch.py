@@ -10,7 +10,6 @@ stopped. Outputs are written atomically, so a half-written video never counts as
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,14 +36,10 @@ def read_jobs(path: str | os.PathLike) -> list[Job]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"batch file not found: {path}")
+    from pusa.io import jsonl_lines
+
     jobs = []
-    for number, text in enumerate(path.read_text().splitlines(), start=1):
-        if not text.strip():
-            continue
-        try:
-            row = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+    for number, row in jsonl_lines(path):
         if not isinstance(row, dict) or not isinstance(row.get("prompt"), str) or not row["prompt"].strip():
             raise ValueError(f"{path}:{number}: each line needs a non-empty \"prompt\" string")
         unknown = set(row) - {"prompt", "image", "noise", "samples"}

@@ -70,10 +70,17 @@ def minilm_path() -> Path:
 def text_components():
     """(tokenizer, frozen MiniLM encoder) loaded from the installed package, never downloaded."""
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     path = minilm_path()
     tokenizer = AutoTokenizer.from_pretrained(str(path))
-    encoder = AutoModel.from_pretrained(str(path)).eval().requires_grad_(False)
+    bar = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a 103-row "Loading weights" bar on every generate is noise
+    try:
+        encoder = AutoModel.from_pretrained(str(path)).eval().requires_grad_(False)
+    finally:
+        if bar:
+            hf_logging.enable_progress_bar()
     return tokenizer, encoder
 
 
@@ -111,6 +118,13 @@ def build_pipeline(transformer=None, config: MiniConfig = MINI, seed: int = 0):
     return PusaPipeline(tokenizer=tokenizer, text_encoder=encoder, vae=vae, transformer=transformer,
                         fps=config.fps, default_num_frames=config.num_frames, default_height=config.height,
                         default_width=config.width, max_sequence_length=config.max_sequence_length)
+
+
+def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str = "cpu"):
+    """The shipped, trained Pusa-mini (see :mod:`pusa.mini.shipped`)."""
+    from pusa.mini.shipped import default_pipeline as load
+
+    return load(lora_strength, fuse, device)
 
 
 def config_dict(config: MiniConfig = MINI) -> dict:

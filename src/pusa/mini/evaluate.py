@@ -1,72 +1,147 @@
 """Score a Pusa-mini pipeline on held-out world clips with the ground-truth metrics.
 
-T2V: caption adherence (colour, shape, direction) from the caption alone. I2V: the clip's frame 0 as a
-clean condition; conditioning-frame PSNR at frame 0, caption adherence and subject consistency.
+Each task conditions on frames of a held-out clip (world seed 99_000, never trained on) and is scored
+against that clip's truth:
 
-    python -m pusa.mini.evaluate MODEL_DIR [--n 16] [--lora FILE --lora-alpha 1.0]
+| task      | given (pixel frames)          | scored with                                                  |
+|-----------|-------------------------------|--------------------------------------------------------------|
+| t2v       | the caption only              | caption adherence (colour, shape, direction), subject consistency |
+| i2v       | frame 0, clean                | PSNR at frame 0, caption adherence, subject consistency, trajectory error |
+| start_end | frames 0 and 16, clean        | start–end adherence (px), PSNR at both ends                  |
+| extend    | frames 0–8, clean             | seam continuity (px), trajectory error after frame 8         |
+
+    python -m pusa.mini.evaluate [MODEL_DIR] [--n 16] [--tasks t2v,i2v] [--lora-strength 1.0] [--json OUT]
+
+Without MODEL_DIR the embedded model is scored.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
 import torch
 
 HELDOUT_SEED = 99_000  # world dataset seed never used for training
+TASKS = ("t2v", "i2v", "start_end", "extend")
+EXTEND_KEEP = 9  # frames 0–8: latents 0, 1, 2 of the causal layout
+
+
+def heldout_clip(i: int, preset: str = "easy", num_frames: int = 17, size: int = 64):
+    from pusa.world import make_clip
+    from pusa.world.dataset import clip_seed
+
+    return make_clip(clip_seed(HELDOUT_SEED, i), num_frames, size, size, preset)
+
+
+def task_conditions(task: str, clip) -> list:
+    from pusa import conditions as C
+
+    frames = clip.frames
+    if task == "t2v":
+        return C.t2v()
+    if task == "i2v":
+        return C.i2v(frames[0])
+    if task == "start_end":
+        return C.start_end(frames[0], frames[-1], len(frames))
+    if task == "extend":
+        return C.extend(frames, keep=EXTEND_KEEP)
+    raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
+
+
+def score(task: str, video: np.ndarray, clip) -> dict[str, float]:
+    """Ground-truth metrics of one generated video (uint8 [T, H, W, 3]) for ``task`` on ``clip``."""
+    from pusa.world.metrics import (
+        caption_adherence,
+        conditioning_fidelity,
+        seam_continuity,
+        start_end_adherence,
+        subject_consistency,
+        trajectory_error,
+    )
+
+    row: dict[str, float] = {}
+    if task in ("t2v", "i2v"):
+        cap = caption_adherence(video, clip.caption)
+        row.update({"caption": cap.value, **{f"caption_{k}": v for k, v in cap.parts.items()}})
+        row["subject_consistency"] = subject_consistency(video, clip.colours).value
+    if task == "i2v":
+        row["psnr_frame0"] = conditioning_fidelity(video, {0: clip.frames[0]}).value
+        row["trajectory_px"] = trajectory_error(video, clip.scene).value
+    if task == "start_end":
+        se = start_end_adherence(video, clip.frames[0], clip.frames[-1], clip.colours)
+        row.update({"start_end_px": se.value, "psnr_start": se.parts["psnr_start"], "psnr_end": se.parts["psnr_end"]})
+    if task == "extend":
+        row["seam_px"] = seam_continuity(video, EXTEND_KEEP, clip.scene).value
+        row["trajectory_px"] = trajectory_error(video, clip.scene, cond_frames=range(EXTEND_KEEP)).value
+    return {k: float(v) for k, v in row.items()}
+
+
+def generate(pipe, task: str, clip, seed: int, steps: int = 10, guidance: float = 3.0) -> np.ndarray:
+    out = pipe(clip.caption, conditions=task_conditions(task, clip), num_frames=len(clip.frames),
+               num_inference_steps=steps, guidance_scale=guidance, generator=torch.Generator().manual_seed(seed)).frames[0]
+    return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def evaluate_rows(pipe, n: int = 16, steps: int = 10, guidance: float = 3.0, preset: str = "easy",
+                  tasks=("t2v", "i2v"), start: int = 0) -> dict[str, list[dict[str, float]]]:
+    """Per-clip metric rows for clips start … start+n−1 (seed = clip index)."""
+    rows: dict[str, list[dict[str, float]]] = {t: [] for t in tasks}
+    for i in range(start, start + n):
+        clip = heldout_clip(i, preset, pipe.config.default_num_frames, pipe.config.default_height)
+        for task in tasks:
+            rows[task].append(score(task, generate(pipe, task, clip, i, steps, guidance), clip))
+    return rows
 
 
 def evaluate(pipe, n: int = 16, steps: int = 10, guidance: float = 3.0, preset: str = "easy",
-             tasks: tuple[str, ...] = ("t2v", "i2v")) -> dict[str, dict[str, float]]:
-    from pusa import conditions as C
-    from pusa.world import make_clip
-    from pusa.world.dataset import clip_seed
-    from pusa.world.metrics import caption_adherence, conditioning_fidelity, subject_consistency
-
-    cfg = pipe.config
-    scores: dict[str, dict[str, list[float]]] = {t: {} for t in tasks}
-    for i in range(n):
-        clip = make_clip(clip_seed(HELDOUT_SEED, i), cfg.default_num_frames, cfg.default_height, cfg.default_width,
-                         preset)
-        for task in tasks:
-            conds = C.i2v(clip.frames[0]) if task == "i2v" else C.t2v()
-            out = pipe(clip.caption, conditions=conds, num_inference_steps=steps, guidance_scale=guidance,
-                       generator=torch.Generator().manual_seed(i)).frames[0]
-            video = (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
-            cap = caption_adherence(video, clip.caption)
-            row = {"caption": cap.value, **{f"caption_{k}": v for k, v in cap.parts.items()},
-                   "subject_consistency": subject_consistency(video, clip.colours).value}
-            if task == "i2v":
-                row["psnr_frame0"] = conditioning_fidelity(video, {0: clip.frames[0]}).value
-            for k, v in row.items():
-                scores[task].setdefault(k, []).append(float(v))
-    return {t: {k: float(np.mean(v)) for k, v in d.items()} for t, d in scores.items()}
+             tasks=("t2v", "i2v")) -> dict[str, dict[str, float]]:
+    """Mean of each metric per task over n held-out clips."""
+    rows = evaluate_rows(pipe, n, steps, guidance, preset, tasks)
+    return {t: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]} for t, rs in rows.items()}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model")
+    p.add_argument("model", nargs="?")
     p.add_argument("--n", type=int, default=16)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--cfg", type=float, default=3.0)
+    p.add_argument("--tasks", default="t2v,i2v,start_end,extend")
     p.add_argument("--lora", action="append", default=[])
-    p.add_argument("--lora-alpha", type=float, action="append", default=[])
+    p.add_argument("--lora-strength", type=float, default=1.0, help="strength of the embedded model's VTA LoRA")
+    p.add_argument("--json", help="write the per-clip rows and means here")
     args = p.parse_args()
-    from pusa.mini import build_pipeline
-    from pusa.models import PusaTransformer3DModel
+    tasks = tuple(t for t in args.tasks.split(",") if t)
+    if args.model:
+        from pusa.mini import build_pipeline
+        from pusa.models import PusaTransformer3DModel
 
-    pipe = build_pipeline(PusaTransformer3DModel.from_pretrained(f"{args.model}/transformer"))
-    pipe.set_progress_bar_config(disable=True)
+        pipe = build_pipeline(PusaTransformer3DModel.from_pretrained(f"{args.model}/transformer", torch_dtype=torch.float32))
+        pipe.set_progress_bar_config(disable=True)
+    else:
+        from pusa.mini import default_pipeline
+
+        pipe = default_pipeline(args.lora_strength, fuse=not args.lora)
     if args.lora:
         from pusa.models.lora import load_loras
 
-        load_loras(pipe, args.lora, args.lora_alpha or [1.0])
+        load_loras(pipe, args.lora, [1.0])
     t0 = time.time()
-    result = evaluate(pipe, args.n, args.steps, args.cfg)
-    for task, row in result.items():
+    rows = evaluate_rows(pipe, args.n, args.steps, args.cfg, tasks=tasks)
+    means = {t: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]} for t, rs in rows.items()}
+    for task, row in means.items():
         print(task, " ".join(f"{k}={v:.3f}" for k, v in row.items()))
     print(f"({args.n} clips per task, {time.time() - t0:.0f} s)")
+    if args.json:
+        from pathlib import Path
+
+        from pusa.io import atomic_path
+
+        with atomic_path(Path(args.json), overwrite=True) as tmp:
+            tmp.write_text(json.dumps({"args": vars(args), "means": means, "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

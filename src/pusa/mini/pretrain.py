@@ -57,35 +57,40 @@ class PretrainConfig:
 
 
 class WorldStream(torch.utils.data.IterableDataset):
-    """Clip i of the stream is ``make_clip(clip_seed(seed, i))`` under a preset drawn from ``mixture``.
+    """Batch j of the stream holds clips j·B … j·B + B − 1; clip i is ``make_clip(clip_seed(seed, i))``
+    under a preset drawn from ``mixture`` (by the clip's seed).
 
-    Items are (uint8 frames [T, H, W, 3], caption). ``start`` skips the first clips (resume); with
-    several DataLoader workers, worker w takes clips start + w, start + w + n, … and the loader
-    interleaves them back into order.
+    Items are batches (uint8 frames [B, T, H, W, 3], captions). Batches are sharded across DataLoader
+    workers (worker w makes batches w, w + n, …) and the loader's round-robin puts them back in order,
+    so ``start_batch`` resumes exactly where a stopped run was; use it with ``batch_size=None``.
     """
 
-    def __init__(self, seed: int, mixture=MIXTURE, num_frames: int = 17, height: int = 64, width: int = 64,
-                 start: int = 0) -> None:
+    def __init__(self, seed: int, batch_size: int = 1, mixture=MIXTURE, num_frames: int = 17, height: int = 64,
+                 width: int = 64, start_batch: int = 0) -> None:
         names, weights = zip(*mixture)
         self.names, self.cum = names, np.cumsum(np.asarray(weights, float) / sum(weights))
-        self.seed, self.num_frames, self.height, self.width, self.start = seed, num_frames, height, width, start
+        self.seed, self.batch_size, self.start = seed, batch_size, start_batch
+        self.num_frames, self.height, self.width = num_frames, height, width
 
     def clip(self, i: int):
         from pusa.world import make_clip
         from pusa.world.dataset import clip_seed
 
         s = clip_seed(self.seed, i)
-        name = self.names[int(np.searchsorted(self.cum, (s % 10_000) / 10_000, side="right"))]
+        name = self.names[min(len(self.names) - 1, int(np.searchsorted(self.cum, (s % 10_000) / 10_000, side="right")))]
         return make_clip(s, self.num_frames, self.height, self.width, name)
+
+    def batch(self, j: int) -> tuple[torch.Tensor, list[str]]:
+        clips = [self.clip(i) for i in range(j * self.batch_size, (j + 1) * self.batch_size)]
+        return torch.from_numpy(np.stack([c.frames for c in clips])), [c.caption for c in clips]
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         wid, n = (info.id, info.num_workers) if info is not None else (0, 1)
-        i = self.start + wid
+        j = self.start + wid
         while True:
-            clip = self.clip(i)
-            yield torch.from_numpy(clip.frames), clip.caption
-            i += n
+            yield self.batch(j)
+            j += n
 
 
 def lr_at(step: int, cfg: PretrainConfig, total: int) -> float:
@@ -172,8 +177,8 @@ def pretrain(cfg: PretrainConfig, progress=print) -> Path:
             total = max(total, cfg.max_steps)
         progress(f"resumed from {ckpts[-1]} (step {step}/{total})")
     (out / "pretrain_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
-    stream = WorldStream(cfg.seed, cfg.mixture, mini.num_frames, mini.height, mini.width, start=step * cfg.batch_size)
-    loader = torch.utils.data.DataLoader(stream, batch_size=cfg.batch_size, num_workers=cfg.workers,
+    stream = WorldStream(cfg.seed, cfg.batch_size, cfg.mixture, mini.num_frames, mini.height, mini.width, start_batch=step)
+    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.workers,
                                          pin_memory=device.type == "cuda", persistent_workers=cfg.workers > 0,
                                          prefetch_factor=4 if cfg.workers > 0 else None)
     gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 1_000_003 + step)

@@ -1,0 +1,73 @@
+"""Wall time of one image-to-video generation on the embedded Pusa-mini (issue 4: ≤ 20 s, goal ≤ 10 s).
+
+Two measurements on this machine's CPU:
+1. the whole command a user runs, ``pusa generate --image example.png@0`` (10 steps, CFG 3, decode, mp4,
+   contact sheet), as a subprocess: Python start, imports and model loading included;
+2. the same work in-process, split into load / sample / decode+write, median of --repeat runs.
+
+    python benchmarks/mini_i2v.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def cli_wall(out: Path) -> float:
+    from pusa.mini.shipped import EXAMPLE_IMAGE, EXAMPLE_PROMPT
+
+    cmd = [sys.executable, "-m", "pusa.cli", "generate", "--prompt", EXAMPLE_PROMPT, "--image", f"{EXAMPLE_IMAGE}@0",
+           "--seed", "0", "--out", str(out), "--overwrite"]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def in_process(out: Path, repeat: int) -> dict[str, float]:
+    import torch
+
+    from pusa import conditions as C
+    from pusa.io import read_image, write_contact_sheet, write_video
+    from pusa.mini import default_pipeline
+    from pusa.mini.shipped import EXAMPLE_IMAGE, EXAMPLE_PROMPT
+
+    t0 = time.perf_counter()
+    pipe = default_pipeline()
+    load = time.perf_counter() - t0
+    image = read_image(EXAMPLE_IMAGE)
+    samples, writes = [], []
+    for i in range(repeat):
+        t0 = time.perf_counter()
+        frames = pipe(EXAMPLE_PROMPT, conditions=C.i2v(image), num_inference_steps=10, guidance_scale=3.0,
+                      generator=torch.Generator().manual_seed(i)).frames[0]
+        t1 = time.perf_counter()
+        write_video(out, frames, fps=pipe.config.fps, overwrite=True)
+        write_contact_sheet(out.with_suffix(".png"), frames, highlight={0}, overwrite=True)
+        samples.append(t1 - t0)
+        writes.append(time.perf_counter() - t1)
+    return {"load": load, "sample+decode": statistics.median(samples), "write": statistics.median(writes)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeat", type=int, default=3)
+    a = p.parse_args()
+    import torch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        walls = [cli_wall(Path(tmp) / f"cli{i}.mp4") for i in range(a.repeat)]
+        parts = in_process(Path(tmp) / "inproc.mp4", a.repeat)
+    print(f"machine: {torch.get_num_threads()} torch threads, torch {torch.__version__}")
+    print(f"pusa generate (subprocess, I2V, 10 steps, CFG 3): median {statistics.median(walls):.2f} s "
+          f"(runs: {', '.join(f'{w:.2f}' for w in walls)})")
+    print("in-process: " + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items()))
+
+
+if __name__ == "__main__":
+    main()

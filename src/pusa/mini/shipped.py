@@ -1,0 +1,47 @@
+"""The trained Pusa-mini that ships inside the package: the default model of ``pusa generate`` and ``pusa ui``.
+
+``weights/transformer`` is the base text-to-video transformer; ``weights/pusa_mini_lora.safetensors``
+is its VTA LoRA (the Pusa step). How both were trained: docs/mini.md (the model card).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+WEIGHTS = Path(__file__).parent / "weights"
+TRANSFORMER = WEIGHTS / "transformer"
+LORA = WEIGHTS / "pusa_mini_lora.safetensors"
+EXAMPLE_IMAGE = Path(__file__).parent / "example.png"
+EXAMPLE_PROMPT = "a video of a little red disc heading to the lower right"  # the caption of EXAMPLE_IMAGE's clip
+NAME = "pusa-mini (embedded)"
+
+
+def shipped_files() -> list[Path]:
+    return [TRANSFORMER / "config.json", TRANSFORMER / "diffusion_pytorch_model.safetensors", LORA]
+
+
+def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str = "cpu"):
+    """Pusa-mini as a PusaPipeline (float32). ``lora_strength`` 0 gives the base T2V model.
+
+    The VTA LoRA is fused into the weights by default (faster); pass ``fuse=False`` to load further
+    LoRAs or change the strength later with ``pusa.models.lora.set_lora_strengths``.
+    """
+    import torch
+
+    from pusa.mini import build_pipeline
+    from pusa.models import PusaTransformer3DModel
+
+    missing = [str(p) for p in shipped_files() if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"Pusa-mini weights missing from the installed package: {', '.join(missing)}; "
+                                "reinstall pusa or pass --model DIR")
+    transformer = PusaTransformer3DModel.from_pretrained(str(TRANSFORMER), torch_dtype=torch.float32)
+    pipe = build_pipeline(transformer)
+    if lora_strength:
+        from pusa.models.lora import fuse_loras, load_loras
+
+        load_loras(pipe, [LORA], [lora_strength], names=["pusa_mini"])
+        if fuse:
+            fuse_loras(pipe)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device)

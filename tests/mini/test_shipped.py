@@ -1,0 +1,74 @@
+"""The embedded Pusa-mini: shipped files, loading, and `pusa generate` with no --model."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from pusa.cli import app
+from pusa.io import read_video
+from pusa.mini import MINI
+from pusa.mini.shipped import EXAMPLE_IMAGE, LORA, shipped_files
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def mini():
+    from pusa.mini import default_pipeline
+
+    return default_pipeline()
+
+
+def test_shipped_weights_are_under_50_mb_and_safetensors():
+    files = shipped_files()
+    assert all(f.is_file() for f in files)
+    assert sum(f.stat().st_size for f in files) < 50 * 2**20
+    assert all(f.suffix in (".json", ".safetensors") for f in files)
+
+
+def test_default_pipeline_is_the_mini_geometry_with_its_lora_fused(mini):
+    cfg = mini.transformer.config
+    assert cfg.num_layers == MINI.layers and cfg.prediction_type == MINI.prediction_type
+    assert tuple(cfg.patch_size) == tuple(MINI.patch)
+    assert (mini.config.default_num_frames, mini.config.default_height) == (MINI.num_frames, MINI.height)
+    from pusa.mini import default_pipeline
+    from pusa.models.lora import read_lora
+
+    base = default_pipeline(lora_strength=0.0)
+    unfused = default_pipeline(fuse=False)
+    g = torch.Generator().manual_seed(0)
+    x, text = torch.randn(1, 192, 5, 16, 16, generator=g), torch.randn(1, MINI.max_sequence_length, 384, generator=g)
+    t = torch.tensor([[0.0, 600.0, 700.0, 800.0, 900.0]])  # per-frame: the VTA path
+    with torch.no_grad():
+        v_fused, v_base, v_unfused = (p.transformer(x, t, text, return_dict=False)[0] for p in (mini, base, unfused))
+    assert (v_fused - v_base).abs().max() > 1e-3  # the VTA LoRA changes the model
+    assert torch.allclose(v_fused, v_unfused, atol=1e-4)  # fusing is exact
+    assert any("blocks.0.attn1.to_q" in k for k in read_lora(LORA))
+
+
+def test_generate_without_model_uses_the_mini_and_notes_a_resized_image(tmp_path):
+    img = np.full((120, 200, 3), 30, np.uint8)
+    img[40:80, 60:100] = (230, 40, 40)
+    Image.fromarray(img).save(tmp_path / "wide.png")
+    out = tmp_path / "i2v.mp4"
+    result = runner.invoke(app, ["generate", "--prompt", "a red square moves left", "--image", f"{tmp_path / 'wide.png'}@0",
+                                 "--steps", "2", "--seed", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "wide.png is 200×120" in result.output and "64×64" in result.output
+    frames, _ = read_video(out)
+    assert frames.shape == (MINI.num_frames, MINI.height, MINI.width, 3)
+    assert json.loads(out.with_suffix(".json").read_text())["model"] == "pusa-mini (embedded)"
+
+
+def test_embedded_mini_refuses_bfloat16_with_one_line(tmp_path):
+    result = runner.invoke(app, ["generate", "--dtype", "bfloat16", "--out", str(tmp_path / "x.mp4")])
+    assert result.exit_code == 2 and "float32" in result.output and "Traceback" not in result.output
+
+
+def test_example_image_is_a_world_frame():
+    img = np.asarray(Image.open(EXAMPLE_IMAGE))
+    assert img.shape == (MINI.height, MINI.width, 3)
