@@ -9,6 +9,13 @@ against that clip's truth:
 | i2v       | frame 0, clean                | PSNR at frame 0, caption adherence, subject consistency, trajectory error |
 | start_end | frames 0 and 16, clean        | start–end adherence (px), PSNR at both ends                  |
 | extend    | frames 0–8, clean             | seam continuity (px), trajectory error after frame 8         |
+| keyframe@K | frame K alone, clean (K = 0 … 16) | PSNR and object distance (px) at frame K and at K ± 1, trajectory error |
+| complete  | frames 0 and 13–16, clean     | PSNR at the given frames, object distance (px) in frames 1–12 |
+| transition | A's frames 12–16 at 0–4, B's frames 0–3 at 13–16 | PSNR at the given frames, seam continuity after A (px), flicker |
+
+Transition's clip B is a second clip drawn from A's seed (``partner_clip``) and its prompt is B's
+caption: the video must end in B's scene. Object distances compare tracked centroids in the generated
+and the clip's frames.
 
     python -m pusa.mini.evaluate [MODEL_DIR] [--n 16] [--tasks t2v,i2v] [--lora-strength 1.0] [--json OUT]
 
@@ -25,8 +32,10 @@ import numpy as np
 import torch
 
 HELDOUT_SEED = 99_000  # world dataset seed never used for training
-TASKS = ("t2v", "i2v", "start_end", "extend")
+TASKS = ("t2v", "i2v", "start_end", "extend", "keyframe@8", "complete", "transition")
 EXTEND_KEEP = 9  # frames 0–8: latents 0, 1, 2 of the causal layout
+COMPLETE_HEAD, COMPLETE_TAIL = 1, 4  # frame 0 → latent 0, frames 13–16 → latent 4; latents 1–3 are generated
+TRANSITION_TAIL, TRANSITION_HEAD = 5, 4  # A's last 5 frames → latents 0–1, B's first 4 → latent 4
 
 
 def heldout_clip(i: int, preset: str = "easy", num_frames: int = 17, size: int = 64):
@@ -36,19 +45,67 @@ def heldout_clip(i: int, preset: str = "easy", num_frames: int = 17, size: int =
     return make_clip(clip_seed(HELDOUT_SEED, i), num_frames, size, size, preset)
 
 
-def task_conditions(task: str, clip) -> list:
+def keyframe_at(task: str) -> int | None:
+    """Pixel frame K of a ``"keyframe@K"`` task; None for any other task."""
+    if not task.startswith("keyframe@"):
+        return None
+    k = task.removeprefix("keyframe@")
+    if not k.isdigit():
+        raise ValueError(f"task {task!r}: expected keyframe@K with K a pixel frame index, e.g. 'keyframe@8'")
+    return int(k)
+
+
+def partner_clip(clip, preset: str = "easy"):
+    """Clip B of a transition from clip A: a clip of the same geometry seeded from A's seed."""
+    from pusa.world import make_clip
+    from pusa.world.dataset import clip_seed
+
+    t, h, w, _ = clip.frames.shape
+    return make_clip(clip_seed(clip.seed, 1), t, h, w, preset)
+
+
+def task_conditions(task: str, clip, noise: float = 0.0) -> list:
+    """The conditions of ``task`` on ``clip``, every condition at noise multiplier ``noise``."""
     from pusa import conditions as C
 
     frames = clip.frames
+    k = keyframe_at(task)
     if task == "t2v":
         return C.t2v()
     if task == "i2v":
-        return C.i2v(frames[0])
+        return C.i2v(frames[0], noise)
     if task == "start_end":
-        return C.start_end(frames[0], frames[-1], len(frames))
+        return C.start_end(frames[0], frames[-1], len(frames), noise, noise)
     if task == "extend":
-        return C.extend(frames, keep=EXTEND_KEEP)
-    raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
+        return C.extend(frames, keep=EXTEND_KEEP, noise=noise)
+    if k is not None:
+        if k >= len(frames):
+            raise ValueError(f"task {task!r}: keyframe {k} is outside the clip's frames 0–{len(frames) - 1}")
+        return C.keyframes({k: frames[k]}, noise)
+    if task == "complete":
+        return C.complete(frames, COMPLETE_HEAD, COMPLETE_TAIL, noise)
+    if task == "transition":
+        return C.transition(frames, partner_clip(clip).frames, len(frames), TRANSITION_TAIL, TRANSITION_HEAD, noise)
+    raise ValueError(f"unknown task {task!r}; expected one of {TASKS} (keyframe@K for any pixel frame K)")
+
+
+def task_prompt(task: str, clip) -> str:
+    """The prompt of ``task``: the clip's caption, or clip B's for a transition (where the video must end)."""
+    return partner_clip(clip).caption if task == "transition" else clip.caption
+
+
+def object_distance(video: np.ndarray, clip, frames) -> float:
+    """Mean distance (px) between each object's centroid in the generated and the clip's frames over ``frames``;
+    an object missing on either side costs the frame diagonal. Both are tracked against the background
+    estimated from the generated video (as start_end_adherence does), so identical frames give 0."""
+    from pusa.world.track import estimate_background, track
+
+    idx = list(frames)
+    bg = estimate_background(video)
+    got = track(video[idx], clip.colours, bg).centroid  # [n, K, 2]
+    want = track(clip.frames[idx], clip.colours, bg).centroid  # [n, K, 2]
+    d = np.linalg.norm(got - want, axis=-1)  # [n, K]
+    return float(np.where(np.isnan(d), np.hypot(*video.shape[1:3]), d).mean())
 
 
 def score(task: str, video: np.ndarray, clip) -> dict[str, float]:
@@ -56,9 +113,11 @@ def score(task: str, video: np.ndarray, clip) -> dict[str, float]:
     from pusa.world.metrics import (
         caption_adherence,
         conditioning_fidelity,
+        psnr,
         seam_continuity,
         start_end_adherence,
         subject_consistency,
+        temporal_flicker,
         trajectory_error,
     )
 
@@ -76,12 +135,37 @@ def score(task: str, video: np.ndarray, clip) -> dict[str, float]:
     if task == "extend":
         row["seam_px"] = seam_continuity(video, EXTEND_KEEP, clip.scene).value
         row["trajectory_px"] = trajectory_error(video, clip.scene, cond_frames=range(EXTEND_KEEP)).value
+    k, last = keyframe_at(task), len(video) - 1
+    if k is not None:
+        row["psnr_key"] = psnr(video[k], clip.frames[k])
+        row["key_px"] = object_distance(video, clip, [k])
+        row["neighbour_px"] = object_distance(video, clip, [t for t in (k - 1, k + 1) if 0 <= t <= last])
+        row["trajectory_px"] = trajectory_error(video, clip.scene).value
+    if task == "complete":
+        given = [*range(COMPLETE_HEAD), *range(len(video) - COMPLETE_TAIL, len(video))]
+        row["psnr_given"] = conditioning_fidelity(video, {t: clip.frames[t] for t in given}).value
+        row["middle_px"] = object_distance(video, clip, range(COMPLETE_HEAD, len(video) - COMPLETE_TAIL))
+        row["subject_consistency"] = subject_consistency(video, clip.colours).value
+    if task == "transition":
+        b, n = partner_clip(clip), len(video)
+        given = {t: clip.frames[n - TRANSITION_TAIL + t] for t in range(TRANSITION_TAIL)}
+        given |= {n - TRANSITION_HEAD + t: b.frames[t] for t in range(TRANSITION_HEAD)}
+        row["psnr_given"] = conditioning_fidelity(video, given).value
+        # A's background at the frames shown (its last ones, then held), then B's from the frame its head starts
+        background = np.concatenate([clip.background[[min(n - 1, n - TRANSITION_TAIL + t) for t in range(n // 2)]],
+                                     b.background[[max(0, t - n + TRANSITION_HEAD) for t in range(n // 2, n)]]])
+        row["seam_px"] = seam_continuity(video, TRANSITION_TAIL, clip.scene, background).value
+        row["flicker"] = temporal_flicker(video).value
     return {k: float(v) for k, v in row.items()}
 
 
-def generate(pipe, task: str, clip, seed: int, steps: int = 10, guidance: float = 3.0) -> np.ndarray:
-    out = pipe(clip.caption, conditions=task_conditions(task, clip), num_frames=len(clip.frames),
-               num_inference_steps=steps, guidance_scale=guidance, generator=torch.Generator().manual_seed(seed)).frames[0]
+def generate(pipe, task: str, clip, seed: int, steps: int = 10, guidance: float = 3.0, noise: float = 0.0,
+             **options) -> np.ndarray:
+    """One video (uint8 [T, H, W, 3]) for ``task`` on ``clip``; ``noise`` is the conditions' multiplier m and
+    ``options`` go to the pipeline (e.g. ``image_encoding``)."""
+    out = pipe(task_prompt(task, clip), conditions=task_conditions(task, clip, noise), num_frames=len(clip.frames),
+               num_inference_steps=steps, guidance_scale=guidance, generator=torch.Generator().manual_seed(seed),
+               **options).frames[0]
     return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
@@ -109,7 +193,8 @@ def main() -> None:
     p.add_argument("--n", type=int, default=16)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--cfg", type=float, default=3.0)
-    p.add_argument("--tasks", default="t2v,i2v,start_end,extend")
+    p.add_argument("--tasks", default="t2v,i2v,start_end,extend",
+                   help="comma-separated tasks of the table above (keyframe@K for any pixel frame K)")
     p.add_argument("--lora", action="append", default=[])
     p.add_argument("--lora-strength", type=float, default=1.0, help="strength of the embedded model's VTA LoRA")
     p.add_argument("--json", help="write the per-clip rows and means here")

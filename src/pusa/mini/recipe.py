@@ -75,7 +75,8 @@ def stage_cache(work: Path, clips: int, seed: int = CACHE_SEED, preset: str = CA
     return cache
 
 
-def stage_lora(work: Path, name: str, steps: int, batch: int, p_async: float, rank: int, lr: float) -> Path:
+def stage_lora(work: Path, name: str, steps: int, batch: int, p_async: float, rank: int, lr: float,
+               shift: float = 1.0, sigma_sampling: str = "continuous") -> Path:
     from pusa.training.checkpoint import list_checkpoints
     from pusa.training.config import TrainConfig
     from pusa.training.export import export_lora
@@ -84,6 +85,7 @@ def stage_lora(work: Path, name: str, steps: int, batch: int, p_async: float, ra
     out = work / name
     cfg = TrainConfig(model=str(work / "model-base"), cache=str(work / "cache"), output_dir=str(out),
                       adapter="lora", lora_rank=rank, lora_alpha=float(rank), p_async=p_async, lr=lr,
+                      shift=shift, sigma_sampling=sigma_sampling,
                       warmup_steps=50, max_steps=steps, batch_size=batch, caption_dropout=0.1,
                       mixed_precision="bf16", checkpoint_every=100, keep_checkpoints=1, seed=1, log_every=10)
     done = list_checkpoints(out / "checkpoints")
@@ -97,7 +99,8 @@ def stage_lora(work: Path, name: str, steps: int, batch: int, p_async: float, ra
     result = train(cfg, resume=bool(done), callback=report)
     export_lora(result["model"], out / "final", overwrite=True)
     (out / "final" / "recipe.json").write_text(json.dumps({"steps": steps, "batch": batch, "p_async": p_async,
-                                                           "rank": rank, "lr": lr}) + "\n")
+                                                           "rank": rank, "lr": lr, "shift": shift,
+                                                           "sigma_sampling": sigma_sampling}) + "\n")
     return out / "final"
 
 
@@ -116,6 +119,9 @@ def main() -> None:
     p.add_argument("--p-async", type=float, default=1.0)
     p.add_argument("--rank", type=int, default=32)
     p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--shift", type=float, default=1.0,
+                   help="LoRA training σ shift (1: uniform per frame, so clean-ish frames are common)")
+    p.add_argument("--sigma-sampling", default="continuous", choices=["grid", "continuous"])
     a = p.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
     stages = ["pretrain", "export-base", "cache", "lora"] if a.stage == "all" else [a.stage]
@@ -126,7 +132,8 @@ def main() -> None:
     if "cache" in stages:
         stage_cache(a.work, a.clips)
     if "lora" in stages:
-        print(stage_lora(a.work, a.name, a.lora_steps, a.lora_batch, a.p_async, a.rank, a.lr))
+        print(stage_lora(a.work, a.name, a.lora_steps, a.lora_batch, a.p_async, a.rank, a.lr, a.shift,
+                         a.sigma_sampling))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,328 @@
+"""Shared pieces of the experiments (issue 7): bootstrap CIs, the results table and plot, the sample loop.
+
+Every experiment is a script with the same flags,
+
+    python experiments/NAME.py [--n 64] [--steps 10] [--out docs/results] [--cache .cache/experiments]
+
+that scores Pusa-mini samples on held-out world clips 0 … n−1 (sample seed = clip index) with
+``pusa.mini.evaluate`` and writes exactly two files: ``OUT/NAME.md`` (metric, mean, 95% percentile-
+bootstrap CI, n, the command that regenerates it, wall time, weights) and ``OUT/NAME.png``.
+
+Generated videos are cached under ``--cache`` (``''`` turns it off), keyed by everything that decides
+them: the transformer's weights (LoRA fused in), the pusa source, prompt, conditions, seed, steps,
+guidance and pipeline options. Scripts that need the same sample (I2V at 10 steps is a cell of
+steps.py, cond_noise.py and zero_shot.py) then pay for it once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import functools
+import hashlib
+import json
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+RESAMPLES = 1000
+LEVEL = 0.95
+BOOTSTRAP_SEED = 0
+DEFAULT_CACHE = ".cache/experiments"
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stat:
+    """A mean with its percentile-bootstrap confidence interval [lo, hi] over n samples."""
+
+    mean: float
+    lo: float
+    hi: float
+    n: int
+
+
+def bootstrap_ci(values: Sequence[float], level: float = LEVEL, resamples: int = RESAMPLES,
+                 seed: int = BOOTSTRAP_SEED) -> Stat:
+    """Percentile bootstrap of the mean: the (1 ± level)/2 quantiles of the means of ``resamples``
+    resamples with replacement (Efron & Tibshirani 1993, §13.3). Same values and seed, same interval."""
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 1 or len(x) == 0 or not np.isfinite(x).all():
+        raise ValueError(f"values must be a non-empty 1-D sequence of finite numbers, got shape {x.shape}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    idx = np.random.default_rng(seed).integers(0, len(x), (resamples, len(x)))  # [R, n]
+    lo, hi = np.quantile(x[idx].mean(axis=1), [(1 - level) / 2, (1 + level) / 2])
+    return Stat(float(x.mean()), float(lo), float(hi), len(x))
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to feature rows a [n, d] and b [m, d] (Heusel et al. 2017):
+
+        FD = |μ_a − μ_b|² + tr(Σ_a + Σ_b − 2 (Σ_a^½ Σ_b Σ_a^½)^½)
+
+    The symmetric form has the same trace as (Σ_a Σ_b)^½ and needs only eigh, no complex sqrtm."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
+        raise ValueError(f"need feature rows [n >= 2, d] with equal d, got {a.shape} and {b.shape}")
+    ca, cb = np.cov(a, rowvar=False).reshape(a.shape[1], -1), np.cov(b, rowvar=False).reshape(b.shape[1], -1)
+    w, v = np.linalg.eigh(ca)
+    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T  # Σ_a^½
+    m = root_a @ cb @ root_a
+    tr_root = np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0, None)).sum()
+    return float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(ca) + np.trace(cb) - 2 * tr_root)
+
+
+def bootstrap_fd(a: np.ndarray, b: np.ndarray, level: float = LEVEL, resamples: int = RESAMPLES,
+                 seed: int = BOOTSTRAP_SEED) -> Stat:
+    """FD(a, b) with a percentile-bootstrap interval: both sets resampled with replacement, independently.
+    ``mean`` holds the FD of the full sets (the point estimate), n the size of ``a``."""
+    rng = np.random.default_rng(seed)
+    fds = [frechet_distance(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))])
+           for _ in range(resamples)]
+    lo, hi = np.quantile(fds, [(1 - level) / 2, (1 + level) / 2])
+    return Stat(frechet_distance(a, b), float(lo), float(hi), len(a))
+
+
+Table = dict[str, dict[str, Stat]]  # cell → metric → Stat
+
+
+def summarize(rows: dict[str, list[dict[str, float]]]) -> Table:
+    """Per-clip metric rows, grouped by cell → the bootstrap Stat of every metric of every cell."""
+    return {cell: {k: bootstrap_ci([r[k] for r in rs]) for k in rs[0]} for cell, rs in rows.items() if rs}
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def lower_is_better(metric: str) -> bool:
+    """Distances (…_px), losses and Fréchet distances are better low; everything else (PSNR, accuracies) high."""
+    return metric.endswith("_px") or metric.startswith(("loss", "fd"))
+
+
+def fmt(v: float) -> str:
+    """3 significant digits below 1 (small differences stay visible), else 3 or 1 decimals."""
+    return f"{v:.3g}" if abs(v) < 1 else f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
+
+
+def weights_id() -> str:
+    """Short sha256 of the shipped transformer and VTA LoRA files, so a table names the weights it measured."""
+    from pusa.mini.shipped import LORA, TRANSFORMER
+
+    def sha(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else "missing"
+
+    return f"transformer {sha(TRANSFORMER / 'diffusion_pytorch_model.safetensors')}, VTA LoRA {sha(LORA)}"
+
+
+def markdown(title: str, table: Table, command: str, seconds: float, notes: str = "", image: str = "") -> str:
+    """The results page: one row per (cell, metric), then notes, the plot, the command, wall time and weights."""
+    lines = [f"# {title}", "", "| cell | metric | mean | 95% CI | n |", "|---|---|---|---|---|"]
+    for cell, metrics in table.items():
+        for metric, s in metrics.items():
+            arrow = "↓" if lower_is_better(metric) else "↑"
+            lines.append(f"| {cell} | {metric} {arrow} | {fmt(s.mean)} | [{fmt(s.lo)}, {fmt(s.hi)}] | {s.n} |")
+    lines += ["", ("95% CI: percentile bootstrap of the mean, 1,000 resamples, seed 0. Sample seed = clip index; "
+                   "held-out clips of world seed 99,000 (never trained on)."), ""]
+    if notes:
+        lines += [notes.strip(), ""]
+    if image:
+        lines += [f"![{Path(image).stem}]({image})", ""]
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    lines += ["Regenerate:", "", f"    {command}", "",
+              f"Wall time {seconds / 60:.1f} min ({stamp}, {cpu_note()}); weights: {weights_id()}.", ""]
+    return "\n".join(lines)
+
+
+def cpu_note() -> str:
+    import os
+
+    import torch
+
+    return f"{torch.get_num_threads()} torch threads on {os.cpu_count()} CPUs"
+
+
+def plot(path: Path, title: str, table: Table) -> None:
+    """One panel per metric: each cell's mean with its 95% CI as an error bar."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = list(dict.fromkeys(m for cells in table.values() for m in cells))
+    cols = min(4, len(metrics))
+    rows = -(-len(metrics) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False)
+    for ax, metric in zip(axes.flat, metrics):
+        cells = [c for c in table if metric in table[c]]
+        s = [table[c][metric] for c in cells]
+        mean = np.array([x.mean for x in s])
+        err = np.array([[x.mean - x.lo for x in s], [x.hi - x.mean for x in s]])  # [2, cells]
+        ax.errorbar(range(len(cells)), mean, yerr=err, fmt="o", capsize=3)
+        ax.set_xticks(range(len(cells)), cells, rotation=30, ha="right", fontsize=7)
+        ax.set_title(f"{metric} ({'lower' if lower_is_better(metric) else 'higher'} is better)", fontsize=8)
+        ax.tick_params(axis="y", labelsize=7)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=110)
+    plt.close(fig)
+
+
+def write_results(name: str, out: str | Path, title: str, table: Table, command: str, seconds: float,
+                  notes: str = "") -> tuple[Path, Path]:
+    """Write OUT/NAME.md and OUT/NAME.png atomically (replacing older ones); returns both paths."""
+    from pusa.io import atomic_path
+
+    out = Path(out)
+    md, png = out / f"{name}.md", out / f"{name}.png"
+    with atomic_path(png, overwrite=True) as tmp:
+        plot(tmp, title, table)
+    with atomic_path(md, overwrite=True) as tmp:
+        tmp.write_text(markdown(title, table, command, seconds, notes, png.name))
+    return md, png
+
+
+# --- command line -------------------------------------------------------------------------------
+
+
+class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Keeps the docstring's layout and shows every default."""
+
+
+def parser(doc: str, steps_default: str | int = 10) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=doc, formatter_class=_Help)
+    p.add_argument("--n", type=int, default=64, help="held-out clips (= samples) per cell")
+    p.add_argument("--steps", default=steps_default, type=type(steps_default),
+                   help="sampling steps" if isinstance(steps_default, int) else "comma-separated sampling step counts")
+    p.add_argument("--cfg", type=float, default=3.0, help="classifier-free guidance scale")
+    p.add_argument("--out", default="docs/results", help="folder for NAME.md and NAME.png")
+    p.add_argument("--cache", default=DEFAULT_CACHE, help="folder caching generated videos; '' turns it off")
+    return p
+
+
+def check_args(args: argparse.Namespace) -> None:
+    if args.n < 1:
+        raise SystemExit(f"--n must be >= 1, got {args.n}")
+
+
+def command(name: str, args: argparse.Namespace) -> str:
+    """The exact command line that regenerates a table: every flag spelt out."""
+    flags = " ".join(f"--{k.replace('_', '-')} {v if v != '' else repr('')}" for k, v in vars(args).items())
+    return f"python experiments/{name}.py {flags}"
+
+
+# --- sampling -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One column of an experiment: ``task`` at fixed settings on clips 0 … n−1, seed = clip index."""
+
+    name: str
+    task: str
+    steps: int = 10
+    noise: float = 0.0
+    options: dict = field(default_factory=dict)  # PusaPipeline.__call__ keywords, e.g. image_encoding
+
+
+class Progress:
+    """Prints one line per sample: count, elapsed and estimated remaining time."""
+
+    def __init__(self, name: str, total: int, print_fn: Callable[[str], None] = print):
+        self.name, self.total, self.done, self.t0, self.print = name, total, 0, time.time(), print_fn
+
+    def tick(self, what: str) -> None:
+        self.done += 1
+        spent = time.time() - self.t0
+        left = spent / self.done * (self.total - self.done)
+        self.print(f"[{self.name}] {self.done}/{self.total} {what}  {spent:.0f} s, ~{left / 60:.1f} min left")
+
+
+@functools.cache
+def _source_hash() -> str:
+    import pusa
+
+    files = sorted(Path(pusa.__file__).parent.rglob("*.py"))
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+_WEIGHTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # pipeline → hash; no reuse of a freed id
+
+
+def _weights_hash(pipe) -> str:
+    """sha256 of the transformer's tensors (fused LoRA included); computed once per pipeline."""
+    if pipe not in _WEIGHTS:
+        h = hashlib.sha256()
+        for k, v in sorted(pipe.transformer.state_dict().items()):
+            h.update(k.encode())
+            h.update(v.detach().cpu().contiguous().numpy().tobytes())
+        _WEIGHTS[pipe] = h.hexdigest()
+    return _WEIGHTS[pipe]
+
+
+def sample_key(pipe, cell: Cell, clip, seed: int, guidance: float) -> str:
+    """Everything that decides a generated video, hashed."""
+    import torch
+
+    from pusa.mini.evaluate import task_conditions, task_prompt
+
+    conds = [(hashlib.sha256(c.frames.numpy().tobytes()).hexdigest(), c.start, c.noise)
+             for c in task_conditions(cell.task, clip, cell.noise)]
+    key = {"weights": _weights_hash(pipe), "source": _source_hash(), "prompt": task_prompt(cell.task, clip),
+           "conds": conds, "frames": len(clip.frames), "seed": seed, "steps": cell.steps, "guidance": guidance,
+           "options": cell.options, "torch": torch.__version__}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+
+def sample(pipe, cell: Cell, clip, seed: int, guidance: float, cache: str | Path | None) -> np.ndarray:
+    """The cell's video on ``clip`` (uint8 [T, H, W, 3]), from the cache when it holds it."""
+    from pusa.io import atomic_path
+    from pusa.mini.evaluate import generate
+
+    path = None
+    if cache:
+        key = sample_key(pipe, cell, clip, seed, guidance)
+        path = Path(cache) / key[:2] / f"{key}.npy"
+        if path.is_file():
+            return np.load(path)
+    video = generate(pipe, cell.task, clip, seed, cell.steps, guidance, cell.noise, **cell.options)
+    if path is not None:
+        with atomic_path(path, overwrite=True) as tmp, open(tmp, "wb") as f:
+            np.save(f, video)
+    return video
+
+
+def run_cells(pipe, cells: Sequence[Cell], n: int, guidance: float = 3.0, cache: str | Path | None = None,
+              extra: Callable[[np.ndarray, object], dict[str, float]] | None = None,
+              progress: Progress | None = None) -> dict[str, list[dict[str, float]]]:
+    """Per-clip metric rows of every cell on held-out clips 0 … n−1: ``evaluate.score`` plus ``extra(video, clip)``."""
+    from pusa.mini.evaluate import heldout_clip, score
+
+    rows: dict[str, list[dict[str, float]]] = {c.name: [] for c in cells}
+    cfg = pipe.config
+    for i in range(n):
+        clip = heldout_clip(i, "easy", cfg.default_num_frames, cfg.default_height)
+        for cell in cells:
+            video = sample(pipe, cell, clip, i, guidance, cache)
+            rows[cell.name].append({**score(cell.task, video, clip), **(extra(video, clip) if extra else {})})
+            if progress:
+                progress.tick(f"{cell.name} clip {i}")
+    return rows
+
+
+def load_pipeline(lora_strength: float = 1.0):
+    """The shipped Pusa-mini at ``lora_strength`` (0: the base T2V model), LoRA fused."""
+    from pusa.mini import default_pipeline
+
+    return default_pipeline(lora_strength)

@@ -1,0 +1,8 @@
+"""The experiments are plain scripts in experiments/ that import their shared module as ``common``."""
+
+import sys
+from pathlib import Path
+
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+if str(EXPERIMENTS) not in sys.path:
+    sys.path.insert(0, str(EXPERIMENTS))

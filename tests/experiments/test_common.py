@@ -1,0 +1,84 @@
+"""experiments/common.py: bootstrap intervals, the Fréchet distance, the results writer; and one smoke run
+of every experiment script (n = 1, one step) on the shipped Pusa-mini."""
+
+import importlib
+
+import numpy as np
+import pytest
+from common import Stat, bootstrap_ci, frechet_distance, markdown, summarize, write_results
+from PIL import Image
+
+
+def test_bootstrap_ci_covers_the_mean_and_is_deterministic():
+    x = np.random.default_rng(1).normal(5.0, 2.0, 64)
+    s = bootstrap_ci(x)
+    assert s.lo < s.mean < s.hi and s.n == 64
+    assert s.mean == pytest.approx(x.mean())
+    assert bootstrap_ci(x) == s  # fixed seed: same interval every time
+    assert bootstrap_ci(x, seed=1) != s
+
+
+def test_bootstrap_ci_shrinks_with_n_like_one_over_sqrt_n():
+    rng = np.random.default_rng(2)
+    small, large = bootstrap_ci(rng.normal(0, 1, 64)), bootstrap_ci(rng.normal(0, 1, 1024))
+    ratio = (small.hi - small.lo) / (large.hi - large.lo)
+    assert 2.5 < ratio < 6  # √(1024 / 64) = 4
+
+
+def test_bootstrap_ci_of_a_constant_is_a_point_and_bad_input_is_refused():
+    assert bootstrap_ci([3.0] * 5) == Stat(3.0, 3.0, 3.0, 5)
+    with pytest.raises(ValueError, match="non-empty"):
+        bootstrap_ci([])
+    with pytest.raises(ValueError, match="finite"):
+        bootstrap_ci([1.0, float("nan")])
+
+
+def test_frechet_distance_analytic_cases():
+    a = np.random.default_rng(3).normal(size=(200, 5)) @ np.diag([1, 2, 3, 4, 5]) + 1.0
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    shift = np.array([1.0, -2.0, 0.0, 0.5, 3.0])
+    assert frechet_distance(a, a + shift) == pytest.approx((shift**2).sum(), rel=1e-6)  # same Σ: |Δμ|²
+    # b = 2a: Σ_b = 4Σ_a, so tr(Σ_a + 4Σ_a − 2·2Σ_a) = tr Σ_a, plus |μ_a|²
+    cov = np.cov(a, rowvar=False)
+    assert frechet_distance(a, 2 * a) == pytest.approx((a.mean(0) ** 2).sum() + np.trace(cov), rel=1e-6)
+
+
+def test_summarize_and_write_results_make_a_table_and_a_png(tmp_path):
+    rows = {"cell A": [{"psnr": 30.0 + i, "dist_px": 1.0} for i in range(8)], "cell B": [{"psnr": 20.0}] * 4}
+    table = summarize(rows)
+    assert table["cell B"]["psnr"] == Stat(20.0, 20.0, 20.0, 4)
+    md, png = write_results("demo", tmp_path / "out", "A demo", table, "python experiments/demo.py --n 8", 65.0,
+                            notes="A note.")
+    text = md.read_text()
+    assert text.startswith("# A demo\n")
+    assert "| cell A | psnr ↑ | 33.5 |" in text and "| cell A | dist_px ↓ | 1.000 | [1.000, 1.000] | 8 |" in text
+    assert "    python experiments/demo.py --n 8" in text and "Wall time 1.1 min" in text and "A note." in text
+    assert "![demo](demo.png)" in text
+    with Image.open(png) as img:
+        assert img.format == "PNG" and img.size[0] > 100
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["demo.md", "demo.png"]  # no temp files left
+
+
+def test_markdown_names_the_weights():
+    text = markdown("T", {"c": {"m": Stat(1.0, 0.5, 1.5, 3)}}, "cmd", 1.0)
+    assert "weights: transformer " in text and "VTA LoRA " in text
+
+
+SCRIPTS = ["zero_shot", "non_destructive", "steps", "keyframe_encoding", "cond_noise"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_experiment_runs_and_writes_its_table_and_plot(name, tmp_path):
+    module = importlib.import_module(name)
+    args = ["--n", "1", "--steps", "1", "--out", str(tmp_path / "results"), "--cache", str(tmp_path / "cache")]
+    module.main(args)
+    out = tmp_path / "results"
+    assert sorted(p.name for p in out.iterdir()) == [f"{name}.md", f"{name}.png"]
+    text = (out / f"{name}.md").read_text()
+    assert f"python experiments/{name}.py --n 1 --steps 1" in text and "| 1 |" in text
+    cached = sorted((tmp_path / "cache").rglob("*.npy"))
+    assert cached  # every sample went through the cache
+    stamp = [p.stat().st_mtime_ns for p in cached]
+    module.main(args)  # a rerun reads every sample back instead of generating it
+    assert [p.stat().st_mtime_ns for p in sorted((tmp_path / "cache").rglob("*.npy"))] == stamp
