@@ -1,0 +1,64 @@
+"""Quality of the shipped Pusa-mini on held-out world clips (seed 99_000, never trained on), scored with
+the ground-truth metrics of pusa.world.metrics at fixed seeds (sample seed = clip index).
+
+Thresholds sit below the values measured on this machine (docs/mini.md, "Measured quality"); the
+fast tests use the first N_FAST clips, the slow one the first 32.
+
+    python -m pusa.mini.evaluate --n 32 --json mini-eval.json    # the model card's numbers
+"""
+
+import numpy as np
+import pytest
+
+from pusa.mini.evaluate import evaluate_rows
+
+N_FAST = 4
+
+# Measured on the shipped weights (LoRA step 800), first 4 held-out clips, 10 steps, CFG 3, this CPU:
+# I2V colour 1.00, shape 0.25, direction 0.75, subject consistency 0.132, frame-0 PSNR ∞ (exact);
+# start–end 0.0 px, end-frame PSNR ∞; extension seam 23.8 px. On 16 clips (docs/mini.md): I2V colour
+# 0.875, shape 0.375, direction 0.44; seam 17.2 px. A random-weight transformer scores colour and
+# direction 0 and seam ≈ the 90 px diagonal. These bars catch regressions; the issue's goals are not met.
+COLOUR_I2V, SHAPE_I2V, DIRECTION_I2V, SUBJECT_I2V = 0.75, 0.25, 0.5, 0.10
+START_END_PX, SEAM_PX = 1.0, 30.0
+COLOUR_T2V, DIRECTION_T2V = 0.6, 0.2  # measured on 32 clips: 0.719 and 0.281 (chance ≈ 0.125 for 8 directions)
+
+
+@pytest.fixture(scope="module")
+def rows():
+    from pusa.mini import default_pipeline
+
+    return evaluate_rows(default_pipeline(), n=N_FAST, tasks=("i2v", "start_end", "extend"))
+
+
+def mean(rows, key):
+    return float(np.mean([r[key] for r in rows]))
+
+
+def test_i2v_keeps_the_frame_its_object_and_the_captioned_motion(rows):
+    i2v = rows["i2v"]
+    assert min(r["psnr_frame0"] for r in i2v) >= 28.0  # frame 0 is given clean (m = 0): exact up to the mp4-free uint8 path
+    assert mean(i2v, "caption_colour") >= COLOUR_I2V
+    assert mean(i2v, "caption_shape") >= SHAPE_I2V
+    assert mean(i2v, "caption_direction") >= DIRECTION_I2V
+    assert mean(i2v, "subject_consistency") >= SUBJECT_I2V
+
+
+def test_start_end_reaches_the_end_frame(rows):
+    se = rows["start_end"]
+    assert mean(se, "start_end_px") <= START_END_PX
+    assert min(r["psnr_end"] for r in se) >= 28.0  # the end frame is given clean
+
+
+def test_extension_continues_the_clip(rows):
+    ext = rows["extend"]
+    assert mean(ext, "seam_px") <= SEAM_PX
+
+
+@pytest.mark.slow
+def test_t2v_follows_the_caption_on_32_clips():
+    from pusa.mini import default_pipeline
+
+    t2v = evaluate_rows(default_pipeline(), n=32, tasks=("t2v",))["t2v"]
+    assert mean(t2v, "caption_colour") >= COLOUR_T2V
+    assert mean(t2v, "caption_direction") >= DIRECTION_T2V
