@@ -20,11 +20,22 @@ from accelerate import init_empty_weights
 from safetensors.torch import save_file
 
 from pusa.conditions import FrameCondition
-from pusa.models import PusaTransformer3DModel
-from pusa.models.checkpoints import (LAYOUTS, WAN_DIT_INDEX, WAN_T5, WAN_TOKENIZER, WAN_VAE, check_state_dict,
-                                     convert_wan_t5, detect_base_layout, umt5_config_from_wan_t5,
-                                     wan_transformer_config, wan_vae_config)
 from pusa.loading import load_pipeline
+from pusa.models import PusaTransformer3DModel
+from pusa.models.checkpoints import (
+    LAYOUTS,
+    WAN_DIT_INDEX,
+    WAN_T5,
+    WAN_TOKENIZER,
+    WAN_VAE,
+    check_state_dict,
+    convert_wan_t5,
+    detect_base_layout,
+    umt5_config_from_wan_t5,
+    wan_transformer_config,
+    wan_vae_config,
+)
+from pusa.models.transformer import PUSA_CONFIG_KEYS
 from pusa.pipeline import PusaPipeline
 from pusa.tiny import tiny_tokenizer, tiny_transformer
 from tests.models.test_transformer import _original_key
@@ -189,7 +200,7 @@ def reference(parts):
 def _write_diffusers(root, parts):
     from diffusers import UniPCMultistepScheduler, WanTransformer3DModel
 
-    config = {k: v for k, v in parts["transformer"].config.items() if not k.startswith("_") and k != "prediction_type"}
+    config = {k: v for k, v in parts["transformer"].config.items() if not k.startswith("_") and k not in PUSA_CONFIG_KEYS}
     transformer = WanTransformer3DModel(**config)
     transformer.load_state_dict(parts["transformer"].state_dict())
     transformer.save_pretrained(root / "transformer", max_shard_size="100KB")  # sharded, as the real one
@@ -426,7 +437,7 @@ def test_wan22_two_expert_diffusers_folder(parts, tmp_path):
 
     root = tmp_path / "wan22"
     _write_diffusers(root, parts)
-    config = {k: v for k, v in parts["transformer"].config.items() if not k.startswith("_") and k != "prediction_type"}
+    config = {k: v for k, v in parts["transformer"].config.items() if not k.startswith("_") and k not in PUSA_CONFIG_KEYS}
     low = WanTransformer3DModel(**config)
     _jitter(low, 7)
     low.save_pretrained(root / "transformer_2")

@@ -48,6 +48,7 @@ def gated_residual(x: torch.Tensor, y: torch.Tensor, gate: torch.Tensor) -> torc
 
 X0_SIGMA_MIN = 0.05  # σ floor when turning an x0 prediction into a velocity
 PREDICTION_TYPES = ("velocity", "x0", "x0-skip")
+PUSA_CONFIG_KEYS = ("prediction_type", "sigma_data")  # config entries WanTransformer3DModel does not have
 
 
 class PusaTransformerBlock(WanTransformerBlock):
