@@ -56,6 +56,7 @@ def test_extension_continues_the_clip(rows):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # 32 samples, about 2 minutes on an idle 2-core CPU
 def test_t2v_follows_the_caption_on_32_clips():
     from pusa.mini import default_pipeline
 
