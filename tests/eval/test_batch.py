@@ -19,15 +19,6 @@ from pusa.cli import app
 from pusa.eval.batch import read_jobs, shard
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    from pusa.tiny import tiny_pipeline
-
-    path = tmp_path_factory.mktemp("m") / "tiny"
-    tiny_pipeline("packing").save_pretrained(path)
-    return path
-
-
 def _jobs_file(folder, n_prompts=4, samples=2):
     img = np.zeros((40, 48, 3), np.uint8)
     img[10:20, 10:30] = (200, 50, 50)

@@ -30,15 +30,6 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    from pusa.tiny import tiny_pipeline
-
-    path = tmp_path_factory.mktemp("model") / "tiny"
-    tiny_pipeline("packing").save_pretrained(path)
-    return path
-
-
-@pytest.fixture(scope="module")
 def server(model_dir, tmp_path_factory):
     from pusa.ui.app import launch, load_studio
 

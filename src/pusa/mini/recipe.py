@@ -61,9 +61,7 @@ def stage_cache(work: Path, clips: int, seed: int = CACHE_SEED, preset: str = CA
     from pusa.world.dataset import clip_seed
 
     cache = work / "cache"
-    import torch as _t
-
-    pipe, _ = load_pipeline(work / "model-base", device="cuda" if _t.cuda.is_available() else "cpu")
+    pipe, _ = load_pipeline(work / "model-base", device="cuda" if torch.cuda.is_available() else "cpu")
 
     def world():
         for i in range(clips):

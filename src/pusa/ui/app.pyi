@@ -250,20 +250,21 @@ def _on_load(request: gr.Request):
     return gr.Tabs(selected=tab), tab, random.randrange(2**31)
 
 
-def _default_pipeline():
-    """The embedded Pusa-mini model (``pusa.mini.default_pipeline``), on the CPU."""
+def _default_pipeline(fuse: bool = True):
+    """The embedded Pusa-mini model (``pusa.mini.default_pipeline``), on the CPU; its VTA LoRA is fused
+    unless another LoRA will be loaded on top."""
     try:
         from pusa.mini import default_pipeline
     except ImportError:
         raise RuntimeError("the embedded Pusa-mini model is not available in this install "
                            "(pusa.mini.default_pipeline is missing); pass --model DIR") from None
-    return default_pipeline()
+    return default_pipeline(fuse=fuse)
 
 
 def load_studio(model: Path | None, lora: Path | None, out_dir: Path) -> Studio:
     """A Studio over ``--model`` (any folder ``pusa.loading`` reads) or the embedded mini model."""
     if model is None:
-        pipe = _default_pipeline()
+        pipe = _default_pipeline(fuse=lora is None)
     else:
         import torch
 
