@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser(__doc__).parse_args(argv)
     check_args(args)
     t0 = time.time()
-    pipe = load_pipeline(1.0)
+    pipe = load_pipeline(1.0, args.dtype)
     todo = [Cell(f"m = {m:g}", "i2v", args.steps, m) for m in MULTIPLIERS]
     rows = run_cells(pipe, todo, args.n, args.cfg, args.cache, extra=motion,
                      progress=Progress(NAME, args.n * len(todo)))

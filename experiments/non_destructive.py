@@ -86,7 +86,8 @@ def fafm_losses(pipe, clip, seed: int) -> dict[str, float]:
     sigma = torch.tensor(SIGMAS)  # [S]
     tau = sigma[:, None].expand(-1, x0.shape[2])  # [S, F]
     x0s, x1s = x0.expand(len(SIGMAS), -1, -1, -1, -1), x1.expand(len(SIGMAS), -1, -1, -1, -1)  # [S, C, F, h, w]
-    v = pipe.transformer(interpolate(x0s, x1s, tau), 1000.0 * sigma, text.expand(len(SIGMAS), -1, -1),
+    dtype = pipe.transformer.dtype
+    v = pipe.transformer(interpolate(x0s, x1s, tau).to(dtype), 1000.0 * sigma, text.expand(len(SIGMAS), -1, -1).to(dtype),
                          return_dict=False)[0]
     return {f"loss@σ={s:g}": float(fafm_loss(v[j:j + 1], x0, x1)) for j, s in enumerate(SIGMAS)}
 
@@ -95,7 +96,7 @@ def rows_for(strength: float, args, progress: Progress) -> tuple[list[dict[str, 
     """Per-clip rows (losses and T2V metrics) and T2V feature vectors [n, 12] of one LoRA strength."""
     from pusa.mini.evaluate import heldout_clip
 
-    pipe = load_pipeline(strength)
+    pipe = load_pipeline(strength, args.dtype)
     losses = []
     for i in range(args.n):
         losses.append(fafm_losses(pipe, heldout_clip(i), i))

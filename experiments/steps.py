@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     check_args(args)
     todo = [Cell(f"{s} steps", "i2v", s) for s in step_counts(args.steps)]
     t0 = time.time()
-    pipe = load_pipeline(1.0)
+    pipe = load_pipeline(1.0, args.dtype)
     rows = run_cells(pipe, todo, args.n, args.cfg, args.cache, progress=Progress(NAME, args.n * len(todo)))
     md, _ = write_results(NAME, args.out, "Claim 4: I2V quality against sampling steps (Pusa-mini)", summarize(rows),
                           command(NAME, args), time.time() - t0, NOTES)

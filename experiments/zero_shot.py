@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser(__doc__).parse_args(argv)
     check_args(args)
     t0 = time.time()
-    pipe = load_pipeline(1.0)
+    pipe = load_pipeline(1.0, args.dtype)
     todo = cells(args.steps)
     rows = run_cells(pipe, todo, args.n, args.cfg, args.cache, progress=Progress(NAME, args.n * len(todo)))
     md, _ = write_results(NAME, args.out, "Claim 2: zero-shot tasks (Pusa-mini, LoRA strength 1.0)", summarize(rows),

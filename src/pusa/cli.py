@@ -189,9 +189,11 @@ def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_pr
     if model is None:  # the embedded Pusa-mini; its VTA LoRA is fused unless more LoRAs come on top
         from pusa.mini import default_pipeline
 
-        if dtype != "float32":
-            raise UserError("the embedded Pusa-mini runs in float32; drop --dtype or pass --model DIR")
-        pipe = apply_memory_options(default_pipeline(fuse=not (lora or lora_2)), dev, offload, vae_tiling)
+        if dtype != "float32" and (lora or lora_2):
+            raise UserError("the embedded Pusa-mini runs extra LoRAs in float32 only; drop --dtype or --lora")
+        pipe = default_pipeline(fuse=not (lora or lora_2),
+                                dtype=torch.bfloat16 if dtype == "bfloat16" else None)
+        pipe = apply_memory_options(pipe, dev, offload, vae_tiling)
     else:
         pipe = apply_memory_options(_load_pipeline(model, dtype, "cpu"), dev, offload, vae_tiling)
     if sequence_parallel:

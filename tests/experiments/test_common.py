@@ -64,7 +64,7 @@ def test_markdown_names_the_weights():
     assert "weights: transformer " in text and "VTA LoRA " in text
 
 
-SCRIPTS = ["zero_shot", "non_destructive", "steps", "keyframe_encoding", "cond_noise"]
+SCRIPTS = ["zero_shot", "non_destructive", "steps", "keyframe_encoding", "cond_noise", "precision"]
 
 
 @pytest.mark.slow

@@ -120,11 +120,11 @@ def build_pipeline(transformer=None, config: MiniConfig = MINI, seed: int = 0):
                         default_width=config.width, max_sequence_length=config.max_sequence_length)
 
 
-def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str = "cpu"):
+def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str = "cpu", dtype=None):
     """The shipped, trained Pusa-mini (see :mod:`pusa.mini.shipped`)."""
     from pusa.mini.shipped import default_pipeline as load
 
-    return load(lora_strength, fuse, device)
+    return load(lora_strength, fuse, device, dtype)
 
 
 def config_dict(config: MiniConfig = MINI) -> dict:

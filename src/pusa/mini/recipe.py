@@ -74,7 +74,10 @@ def stage_cache(work: Path, clips: int, seed: int = CACHE_SEED, preset: str = CA
 
 
 def stage_lora(work: Path, name: str, steps: int, batch: int, p_async: float, rank: int, lr: float,
-               shift: float = 1.0, sigma_sampling: str = "continuous") -> Path:
+               shift: float = 1.0, sigma_sampling: str = "continuous", adapter: str = "lora",
+               warmup: int = 50) -> Path:
+    """Train the VTA adapter ``WORK/NAME``: a LoRA (``adapter="lora"``, exported to NAME/final) or a full
+    fine-tune (``adapter="full"``, the transformer exported to NAME/final/transformer)."""
     from pusa.training.checkpoint import list_checkpoints
     from pusa.training.config import TrainConfig
     from pusa.training.export import export_lora
@@ -82,9 +85,9 @@ def stage_lora(work: Path, name: str, steps: int, batch: int, p_async: float, ra
 
     out = work / name
     cfg = TrainConfig(model=str(work / "model-base"), cache=str(work / "cache"), output_dir=str(out),
-                      adapter="lora", lora_rank=rank, lora_alpha=float(rank), p_async=p_async, lr=lr,
+                      adapter=adapter, lora_rank=rank, lora_alpha=float(rank), p_async=p_async, lr=lr,
                       shift=shift, sigma_sampling=sigma_sampling,
-                      warmup_steps=50, max_steps=steps, batch_size=batch, caption_dropout=0.1,
+                      warmup_steps=warmup, max_steps=steps, batch_size=batch, caption_dropout=0.1,
                       mixed_precision="bf16", checkpoint_every=100, keep_checkpoints=1, seed=1, log_every=10)
     done = list_checkpoints(out / "checkpoints")
     if done and done[-1].name == f"step-{steps:08d}" and (out / "final").exists():
@@ -95,8 +98,12 @@ def stage_lora(work: Path, name: str, steps: int, batch: int, p_async: float, ra
             print(f"{name} step {info['step']}/{steps} loss {info['loss']:.4f}", flush=True)
 
     result = train(cfg, resume=bool(done), callback=report)
-    export_lora(result["model"], out / "final", overwrite=True)
+    if adapter == "full":
+        result["model"].save_pretrained(out / "final" / "transformer", max_shard_size="15MB")
+    else:
+        export_lora(result["model"], out / "final", overwrite=True)
     (out / "final" / "recipe.json").write_text(json.dumps({"steps": steps, "batch": batch, "p_async": p_async,
+                                                           "adapter": adapter, "warmup": warmup,
                                                            "rank": rank, "lr": lr, "shift": shift,
                                                            "sigma_sampling": sigma_sampling}) + "\n")
     return out / "final"
@@ -116,6 +123,8 @@ def main() -> None:
     p.add_argument("--lora-batch", type=int, default=32)
     p.add_argument("--p-async", type=float, default=1.0)
     p.add_argument("--rank", type=int, default=32)
+    p.add_argument("--adapter", default="lora", choices=["lora", "full"], help="full: fine-tune every weight")
+    p.add_argument("--warmup", type=int, default=50, help="LoRA-stage warmup steps")
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--shift", type=float, default=1.0,
                    help="LoRA training σ shift (1: uniform per frame, so clean-ish frames are common)")
@@ -131,7 +140,7 @@ def main() -> None:
         stage_cache(a.work, a.clips)
     if "lora" in stages:
         print(stage_lora(a.work, a.name, a.lora_steps, a.lora_batch, a.p_async, a.rank, a.lr, a.shift,
-                         a.sigma_sampling))
+                         a.sigma_sampling, a.adapter, a.warmup))
 
 
 if __name__ == "__main__":

@@ -20,11 +20,14 @@ def shipped_files() -> list[Path]:
     return [TRANSFORMER / "config.json", TRANSFORMER / "diffusion_pytorch_model.safetensors", LORA]
 
 
-def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str = "cpu"):
-    """Pusa-mini as a PusaPipeline (float32). ``lora_strength`` 0 gives the base T2V model.
+def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str = "cpu", dtype=None):
+    """Pusa-mini as a PusaPipeline. ``lora_strength`` 0 gives the base T2V model.
 
     The VTA LoRA is fused into the weights by default (faster); pass ``fuse=False`` to load further
-    LoRAs or change the strength later with ``pusa.models.lora.set_lora_strengths``.
+    LoRAs or change the strength later with ``pusa.models.lora.set_lora_strengths``. ``dtype``
+    (default float32) sets the transformer's precision: the LoRA is fused in float32 first, then the
+    weights are cast, with the time embedding and norms kept in float32. ``torch.bfloat16`` samples
+    about 2× faster on CPUs with AMX/AVX512-BF16 (measured in experiments/precision.py).
     """
     import torch
 
@@ -43,5 +46,11 @@ def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str 
         load_loras(pipe, [LORA], [lora_strength], names=["pusa_mini"])
         if fuse:
             fuse_loras(pipe)
+    if dtype is not None and dtype != torch.float32:
+        if lora_strength and not fuse:
+            raise ValueError("dtype other than float32 needs fuse=True (an unfused LoRA would run in float32)")
+        from pusa.models.transformer import cast_keeping_fp32
+
+        cast_keeping_fp32(pipe.transformer, dtype)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)

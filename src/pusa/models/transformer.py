@@ -78,6 +78,18 @@ class PusaTransformerBlock(WanTransformerBlock):
         return gated_residual(hidden_states, self.ffn(norm_x), c_gate)
 
 
+def cast_keeping_fp32(model: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
+    """Cast ``model``'s floating parameters and buffers to ``dtype`` in place, except those of the modules
+    its class keeps in float32 (``_keep_in_fp32_modules``, matched on dotted name parts as diffusers'
+    ``from_pretrained(torch_dtype=…)`` does). For weights built in float32 (e.g. a LoRA fused at full
+    precision) and then run in bf16; a plain ``.to(dtype)`` would also round the time embedding and norms."""
+    keep = tuple(getattr(model, "_keep_in_fp32_modules", None) or ())
+    for name, t in [*model.named_parameters(), *model.named_buffers()]:
+        if t.is_floating_point() and not any(k in name.split(".") for k in keep):
+            t.data = t.data.to(dtype)
+    return model
+
+
 class PusaTransformer3DModel(WanTransformer3DModel):
     """Wan video transformer whose ``forward`` takes a timestep of shape [B], [B, F] or [B, L].
 
@@ -181,7 +193,9 @@ class PusaTransformer3DModel(WanTransformer3DModel):
             out = self._forward_per_frame(hidden_states, timestep, encoder_hidden_states,
                                           encoder_hidden_states_image, return_dict=False)[0]
         if self.config.get("prediction_type", "velocity") != "velocity":
-            out = self.velocity_from_x0(hidden_states, out, timestep).to(out.dtype)
+            # With extra input channels (Wan-I2V's [x_σ, mask, condition] layout) x_σ is the first C.
+            x = hidden_states[:, : out.shape[1]]
+            out = self.velocity_from_x0(x, out, timestep).to(out.dtype)
         return Transformer2DModelOutput(sample=out) if return_dict else (out,)
 
     def _forward_per_frame(

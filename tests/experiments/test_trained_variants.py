@@ -1,0 +1,72 @@
+"""Claim 1 and claim 5 read trained variants from a WORK folder: LoRAs, a full fine-tune and the I2V baseline."""
+
+import json
+
+import pytest
+import torch
+
+import ablations
+import claim1
+from common import train_record, variant_pipeline
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    """A WORK folder shaped like scripts/train_ablations.sh's, with random (untrained) variants of the shipped base."""
+    from peft import LoraConfig
+
+    from i2v_baseline import widen
+    from pusa.mini import default_pipeline
+    from pusa.training.config import WAN_LORA_TARGETS
+    from pusa.training.export import export_lora
+
+    root = tmp_path_factory.mktemp("work")
+    base = default_pipeline(lora_strength=0.0).transformer
+    base.add_adapter(LoraConfig(r=2, lora_alpha=2.0, target_modules=list(WAN_LORA_TARGETS)))
+    with torch.no_grad():
+        for name, p in base.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.01)
+    export_lora(base, root / "p1-r16" / "final")
+    (root / "p1-r16" / "final" / "recipe.json").write_text(json.dumps({"steps": 3, "batch": 2, "rank": 2, "lr": 1e-3}))
+    full = default_pipeline(lora_strength=0.0).transformer
+    full.save_pretrained(root / "p1-full" / "final" / "transformer")
+    wide = widen(default_pipeline(lora_strength=0.0).transformer, 4)
+    wide.save_pretrained(root / "i2v-baseline" / "transformer")
+    (root / "i2v-baseline" / "baseline.json").write_text(json.dumps({"steps": 6, "batch": 2, "clips_seen": 12,
+                                                                        "distinct_clips": 12, "seconds": 1.0}))
+    return root
+
+
+def test_variant_pipeline_loads_a_lora_or_a_full_transformer_and_refuses_an_empty_folder(work, tmp_path):
+    from pusa.mini import default_pipeline
+
+    shipped_base = default_pipeline(lora_strength=0.0).transformer.state_dict()
+    lora = variant_pipeline(work / "p1-r16" / "final").transformer.state_dict()
+    full = variant_pipeline(work / "p1-full" / "final", "bfloat16").transformer
+    key = "blocks.0.attn1.to_q.weight"
+    fused = lora.get(key, lora.get("blocks.0.attn1.to_q.base_layer.weight"))
+    assert not torch.equal(fused, shipped_base[key])  # the variant's LoRA is fused in
+    assert full.patch_embedding.weight.dtype == torch.bfloat16
+    with pytest.raises(SystemExit, match="no trained variant"):
+        variant_pipeline(tmp_path)
+
+
+def test_train_record_reads_recipe_and_baseline_files(work):
+    assert train_record(work / "p1-r16" / "final")["clips_seen"] == 6
+    assert train_record(work / "i2v-baseline")["clips_seen"] == 12
+    assert train_record(work / "nothing") == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", [ablations, claim1])
+def test_claim_scripts_run_on_trained_variants(module, work, tmp_path):
+    out = tmp_path / "results"
+    module.main(["--work", str(work), "--n", "1", "--steps", "1", "--out", str(out), "--cache", ""])
+    text = (out / f"{module.NAME}.md").read_text()
+    assert f"python experiments/{module.NAME}.py" in text and "| 1 |" in text
+    assert (out / f"{module.NAME}.png").is_file()
+    if module is ablations:
+        assert "p_async 1 (r16)" in text and "full fine-tune (p 1)" in text and "Not trained yet" in text
+    else:
+        assert "I2V baseline" in text and "6 × 2" in text
