@@ -5,7 +5,10 @@ Two measurements on this machine's CPU:
    contact sheet), as a subprocess: Python start, imports and model loading included;
 2. the same work in-process, split into load / sample / decode+write, median of --repeat runs.
 
-    python benchmarks/mini_i2v.py [--repeat 3]
+    python benchmarks/mini_i2v.py [--repeat 3] [--dtype float32 bfloat16]
+
+``--dtype`` lists the transformer precisions to time (``pusa generate --dtype``); bfloat16 is about twice
+as fast on CPUs with AMX.
 """
 
 from __future__ import annotations
@@ -19,17 +22,17 @@ import time
 from pathlib import Path
 
 
-def cli_wall(out: Path) -> float:
+def cli_wall(out: Path, dtype: str) -> float:
     from pusa.mini.shipped import EXAMPLE_IMAGE, EXAMPLE_PROMPT
 
     cmd = [sys.executable, "-m", "pusa.cli", "generate", "--prompt", EXAMPLE_PROMPT, "--image", f"{EXAMPLE_IMAGE}@0",
-           "--seed", "0", "--out", str(out), "--overwrite"]
+           "--seed", "0", "--out", str(out), "--overwrite", "--dtype", dtype]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
     return time.perf_counter() - t0
 
 
-def in_process(out: Path, repeat: int) -> dict[str, float]:
+def in_process(out: Path, repeat: int, dtype: str) -> dict[str, float]:
     import torch
 
     from pusa import conditions as C
@@ -38,7 +41,7 @@ def in_process(out: Path, repeat: int) -> dict[str, float]:
     from pusa.mini.shipped import EXAMPLE_IMAGE, EXAMPLE_PROMPT
 
     t0 = time.perf_counter()
-    pipe = default_pipeline()
+    pipe = default_pipeline(dtype=getattr(torch, dtype))
     load = time.perf_counter() - t0
     image = read_image(EXAMPLE_IMAGE)
     samples, writes = [], []
@@ -57,16 +60,18 @@ def in_process(out: Path, repeat: int) -> dict[str, float]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--dtype", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"])
     a = p.parse_args()
     import torch
 
-    with tempfile.TemporaryDirectory() as tmp:
-        walls = [cli_wall(Path(tmp) / f"cli{i}.mp4") for i in range(a.repeat)]
-        parts = in_process(Path(tmp) / "inproc.mp4", a.repeat)
     print(f"machine: {torch.get_num_threads()} torch threads, torch {torch.__version__}")
-    print(f"pusa generate (subprocess, I2V, 10 steps, CFG 3): median {statistics.median(walls):.2f} s "
-          f"(runs: {', '.join(f'{w:.2f}' for w in walls)})")
-    print("in-process: " + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items()))
+    for dtype in a.dtype:
+        with tempfile.TemporaryDirectory() as tmp:
+            walls = [cli_wall(Path(tmp) / f"cli{i}.mp4", dtype) for i in range(a.repeat)]
+            parts = in_process(Path(tmp) / "inproc.mp4", a.repeat, dtype)
+        print(f"[{dtype}] pusa generate (subprocess, I2V, 10 steps, CFG 3): median {statistics.median(walls):.2f} s "
+              f"(runs: {', '.join(f'{w:.2f}' for w in walls)})")
+        print(f"[{dtype}] in-process: " + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items()))
 
 
 if __name__ == "__main__":

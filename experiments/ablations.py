@@ -5,7 +5,7 @@ fine-tune} at p_async = 1; and training steps.
     python experiments/ablations.py --work WORK [--n 64]
 
 Every variant is trained from the shipped base by ``python -m pusa.mini.recipe WORK --stage lora`` with
-one short, equal budget: 150 steps × 8 clips of the 2,000-clip cache, lr 1e-3 (full fine-tune: 1e-4),
+one short, equal budget: 100 steps × 8 clips of the 2,000-clip cache, lr 1e-3 (full fine-tune: 1e-4),
 20 warmup steps, σ uniform per frame (shift 1). p_async is the probability that a training sample
 draws an independent σ per frame (PTSS); otherwise all its frames share one σ. Two scores per variant
 on held-out clips 0 … n−1:
@@ -17,7 +17,7 @@ on held-out clips 0 … n−1:
 (b) Image-to-video samples (frame 0 given, 10 steps, CFG 3) scored with ``pusa.mini.evaluate``'s i2v metrics.
 
 Rows "base (no VTA step)" and "shipped Pusa-mini (800 steps, r32)" frame the variants; "training
-steps" reads the base (0 steps), p1-r16 at 150 and, when trained, 300 steps (the same run continued).
+steps" reads the base (0 steps), p1-r16 at 100 and at 150 steps (the same run continued).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ VARIANTS = {  # row → WORK/NAME (recipe output)
     "rank 4 (p 1)": "p1-r4",
     "rank 64 (p 1)": "p1-r64",
     "full fine-tune (p 1)": "p1-full",
-    "p_async 1 (r16), 300 steps": "p1-r16-300",
+    "p_async 1 (r16), 150 steps": "p1-r16-150",
 }
 BASE, SHIPPED = "base (no VTA step)", "shipped Pusa-mini (800 steps, r32)"
 
