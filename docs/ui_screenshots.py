@@ -1,11 +1,12 @@
 """Screenshots of every tab of a running ``pusa ui`` after one generation: docs/ui_<tab>.png.
 
-    pusa world /tmp/w --n 1 --frames 17 --height 64 --width 64
+    pusa world /tmp/w --n 1 --frames 17 --height 64 --width 64 --seed 7
     pusa ui --port 7860 --out-dir /tmp/ui-out &          # add --model DIR for another pipeline
     python docs/ui_screenshots.py http://127.0.0.1:7860/ docs /tmp/w/clip_00000.mp4 "a tiny red box drifting down"
 
-The committed ones used a random-weight pipeline at Pusa-mini's geometry (``pusa.tiny`` with
-default_num_frames=17, 64×64) until the mini weights ship. Needs Debian's chromium and
+The committed ones show the shipped Pusa-mini (``pusa ui`` without --model, one torch thread) on
+``pusa world /tmp/w --n 1 --seed 7`` with that clip's caption, seeds as the UI drew them: they show the
+model as it is, including objects that fade out (see docs/mini.md). Needs Debian's chromium and
 ``pip install playwright`` (its own browser download is not used). Not part of the package or the
 tests (the tests take their screenshot with plain ``chromium --headless``).
 """
