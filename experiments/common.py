@@ -266,11 +266,13 @@ _WEIGHTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # pipeline â†
 
 def _weights_hash(pipe) -> str:
     """sha256 of the transformer's tensors (fused LoRA included); computed once per pipeline."""
+    import torch
+
     if pipe not in _WEIGHTS:
         h = hashlib.sha256()
         for k, v in sorted(pipe.transformer.state_dict().items()):
             h.update(k.encode())
-            h.update(v.detach().cpu().contiguous().numpy().tobytes())
+            h.update(v.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())  # bf16 too
         _WEIGHTS[pipe] = h.hexdigest()
     return _WEIGHTS[pipe]
 
