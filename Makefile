@@ -1,11 +1,11 @@
-# make demo  — build .venv, then generate an image-to-video clip with a tiny random-weight pipeline
+# make demo  — build .venv, then generate an image-to-video clip with the embedded Pusa-mini
 # make test  — build .venv, then run the fast test suite
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := demo-output
 
-.PHONY: demo test test-all bench clean train-smoke
+.PHONY: demo test test-all bench clean train-smoke experiments
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -31,3 +31,12 @@ clean:
 
 train-smoke: $(STAMP)
 	$(PY) -m pusa.training.smoke
+
+# Issue 7's experiments at n = 64 into docs/results (sample cache: .cache/experiments). Claims 1 and 5 need
+# the trained variants: make experiments WORK=DIR after bash scripts/train_ablations.sh DIR.
+EXPERIMENTS := precision zero_shot keyframe_encoding steps cond_noise non_destructive
+experiments: $(STAMP)
+	set -e; for e in $(EXPERIMENTS); do $(PY) experiments/$$e.py; done
+	if [ -n "$(WORK)" ]; then $(PY) experiments/ablations.py --work "$(WORK)" && \
+		$(PY) experiments/claim1.py --work "$(WORK)"; \
+	else echo "claims 1 and 5 skipped: pass WORK=DIR (bash scripts/train_ablations.sh DIR trains it)"; fi
