@@ -32,6 +32,7 @@ from common import (
     check_args,
     command,
     load_pipeline,
+    paired_differences,
     parser,
     run_cells,
     summarize,
@@ -53,6 +54,8 @@ VARIANTS = {  # row → WORK/NAME (recipe output)
     "p_async 1 (r16), 150 steps": "p1-r16-150",
 }
 BASE, SHIPPED = "base (no VTA step)", "shipped Pusa-mini (800 steps, r32)"
+REFERENCE = "p_async 1 (r16)"  # the paper's setting; every other row is also shown as a paired difference to it
+PAIRED = ("x0_err_given", "frame0_gain", "caption", "trajectory_px", "subject_consistency")
 
 
 @torch.no_grad()
@@ -95,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     for row, path in present.items():
         rows[row] = scored(variant_pipeline(path, args.dtype), row, args, progress)
     rows[SHIPPED] = scored(load_pipeline(1.0, args.dtype), SHIPPED, args, progress)
+    if REFERENCE in rows:
+        rows |= paired_differences(rows, REFERENCE, PAIRED)
     budget = ["| variant | steps | batch | clips seen | lr | train s (measured) |", "|---|---|---|---|---|---|"]
     for row, path in present.items():
         rec = train_record(path)

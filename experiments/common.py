@@ -94,6 +94,17 @@ def bootstrap_fd(a: np.ndarray, b: np.ndarray, level: float = LEVEL, resamples: 
 Table = dict[str, dict[str, Stat]]  # cell → metric → Stat
 
 
+def paired_differences(rows: dict[str, list[dict[str, float]]], reference: str,
+                       metrics: Sequence[str] | None = None) -> dict[str, list[dict[str, float]]]:
+    """Per-clip differences "cell − reference" for every other cell (same clip, same seed), so their CIs
+    see the effect of the cell and not the spread between clips. Metrics that are constant in the
+    reference (e.g. a PSNR at its cap) are left out, and so are any not in ``metrics`` when given."""
+    ref = rows[reference]
+    keys = [k for k in ref[0] if (metrics is None or k in metrics) and len({r[k] for r in ref}) > 1]
+    return {f"{cell} − {reference}": [{k: r[k] - b[k] for k in keys} for r, b in zip(rs, ref)]
+            for cell, rs in rows.items() if cell != reference and keys}
+
+
 def summarize(rows: dict[str, list[dict[str, float]]]) -> Table:
     """Per-clip metric rows, grouped by cell → the bootstrap Stat of every metric of every cell."""
     return {cell: {k: bootstrap_ci([r[k] for r in rs]) for k in rs[0]} for cell, rs in rows.items() if rs}

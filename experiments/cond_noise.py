@@ -15,13 +15,24 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from common import Cell, Progress, check_args, command, load_pipeline, parser, run_cells, summarize, write_results
+from common import (
+    Cell,
+    Progress,
+    check_args,
+    command,
+    load_pipeline,
+    paired_differences,
+    parser,
+    run_cells,
+    summarize,
+    write_results,
+)
 
 NAME = "cond_noise"
 MULTIPLIERS = (0.0, 0.2, 0.5)
 NOTES = """\
 At m = 0 frame 0 is exact (the 100 dB cap). A frozen video has dynamic_degree 0 and a speed error equal
-to the true speed."""
+to the true speed. Rows "m = … − m = 0" are paired per clip (same clip, same seed)."""
 
 
 def motion(video: np.ndarray, clip) -> dict[str, float]:
@@ -40,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     todo = [Cell(f"m = {m:g}", "i2v", args.steps, m) for m in MULTIPLIERS]
     rows = run_cells(pipe, todo, args.n, args.cfg, args.cache, extra=motion,
                      progress=Progress(NAME, args.n * len(todo)))
+    rows |= paired_differences(rows, todo[0].name)
     md, _ = write_results(NAME, args.out, "Conditioning noise multiplier on I2V (Pusa-mini)", summarize(rows),
                           command(NAME, args), time.time() - t0, NOTES)
     print(f"wrote {md}")

@@ -13,7 +13,18 @@ from __future__ import annotations
 
 import time
 
-from common import Cell, Progress, check_args, command, load_pipeline, parser, run_cells, summarize, write_results
+from common import (
+    Cell,
+    Progress,
+    check_args,
+    command,
+    load_pipeline,
+    paired_differences,
+    parser,
+    run_cells,
+    summarize,
+    write_results,
+)
 
 NAME = "precision"
 NOTES = """\
@@ -34,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         rows[dtype] = run_cells(pipe, [Cell(dtype, "i2v", args.steps)], args.n, args.cfg, args.cache,
                                 progress=progress)[dtype]
         seconds[dtype] = (time.time() - start) / args.n
-    rows["bfloat16 − float32"] = [{k: b[k] - f[k] for k in f} for f, b in zip(rows["float32"], rows["bfloat16"])]
+    rows |= paired_differences(rows, "float32")
     notes = NOTES + "\n\nWall seconds per sample (cache hits included): " + ", ".join(
         f"{d} {s:.2f} s" for d, s in seconds.items()) + "."
     md, _ = write_results(NAME, args.out, "bfloat16 against float32 sampling (Pusa-mini I2V)", summarize(rows),

@@ -5,7 +5,7 @@ import importlib
 
 import numpy as np
 import pytest
-from common import Stat, bootstrap_ci, frechet_distance, markdown, summarize, write_results
+from common import Stat, bootstrap_ci, frechet_distance, markdown, paired_differences, summarize, write_results
 from PIL import Image
 
 
@@ -57,6 +57,18 @@ def test_summarize_and_write_results_make_a_table_and_a_png(tmp_path):
     with Image.open(png) as img:
         assert img.format == "PNG" and img.size[0] > 100
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["demo.md", "demo.png"]  # no temp files left
+
+
+def test_paired_differences_are_per_clip_and_skip_constant_reference_metrics():
+    rows = {"ref": [{"px": 10.0 + i, "psnr": 100.0} for i in range(5)],
+            "a": [{"px": 8.0 + i, "psnr": 30.0} for i in range(5)],
+            "b": [{"px": 10.0 + i, "psnr": 100.0} for i in range(5)]}
+    diff = paired_differences(rows, "ref")
+    assert list(diff) == ["a − ref", "b − ref"]
+    assert diff["a − ref"] == [{"px": -2.0}] * 5  # psnr is constant (a cap) in the reference: left out
+    table = summarize(diff)
+    assert table["a − ref"]["px"] == Stat(-2.0, -2.0, -2.0, 5)  # unpaired CIs of a and ref would overlap
+    assert table["b − ref"]["px"] == Stat(0.0, 0.0, 0.0, 5)
 
 
 def test_markdown_names_the_weights():

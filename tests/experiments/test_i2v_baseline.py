@@ -2,10 +2,10 @@
 
 import json
 
+import i2v_baseline as B
 import pytest
 import torch
 
-import i2v_baseline as B
 from pusa import conditions as C
 from pusa.mini import MINI, MiniConfig, build_pipeline, new_transformer, new_vae
 

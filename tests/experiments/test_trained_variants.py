@@ -2,20 +2,19 @@
 
 import json
 
-import pytest
-import torch
-
 import ablations
 import claim1
+import pytest
+import torch
 from common import train_record, variant_pipeline
 
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
     """A WORK folder shaped like scripts/train_ablations.sh's, with random (untrained) variants of the shipped base."""
+    from i2v_baseline import widen
     from peft import LoraConfig
 
-    from i2v_baseline import widen
     from pusa.mini import default_pipeline
     from pusa.training.config import WAN_LORA_TARGETS
     from pusa.training.export import export_lora
