@@ -44,10 +44,10 @@ from common import (
 NAME = "ablations"
 SIGMA = 0.9
 VARIANTS = {  # row → WORK/NAME (recipe output)
+    "p_async 1 (r16)": "p1-r16",
     "p_async 0 (r16)": "p0-r16",
     "p_async 0.2 (r16)": "p0.2-r16",
     "p_async 0.5 (r16)": "p0.5-r16",
-    "p_async 1 (r16)": "p1-r16",
     "rank 4 (p 1)": "p1-r4",
     "rank 64 (p 1)": "p1-r64",
     "full fine-tune (p 1)": "p1-full",

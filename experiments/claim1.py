@@ -59,9 +59,9 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     check_args(args)
     t0 = time.time()
-    pipes = {PUSA: lambda: variant_pipeline(args.work / "p1-r16" / "final", args.dtype),
-             BASELINE: lambda: baseline_pipeline(args.work / "i2v-baseline", args.dtype),
-             SHIPPED: lambda: load_pipeline(1.0, args.dtype)}
+    pipes = {BASELINE: lambda: baseline_pipeline(args.work / "i2v-baseline", args.dtype),
+             SHIPPED: lambda: load_pipeline(1.0, args.dtype),
+             PUSA: lambda: variant_pipeline(args.work / "p1-r16" / "final", args.dtype)}
     progress = Progress(NAME, args.n * len(pipes))
     rows = {}
     for name, make in pipes.items():
