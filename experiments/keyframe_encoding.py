@@ -22,7 +22,18 @@ from __future__ import annotations
 import time
 
 import torch
-from common import Cell, Progress, check_args, command, load_pipeline, parser, run_cells, summarize, write_results
+from common import (
+    Cell,
+    Progress,
+    check_args,
+    command,
+    load_pipeline,
+    paired_differences,
+    parser,
+    run_cells,
+    summarize,
+    write_results,
+)
 
 NAME = "keyframe_encoding"
 KEYFRAMES = (4, 8, 12)
@@ -66,6 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     for k in same:
         rows[f"first_frame @{k}"] = rows[f"hold @{k}"]
     rows = {c.name: rows[c.name] for c in (cell(enc, k, args.steps) for k in KEYFRAMES for enc in (*ENCODINGS, "soft"))}
+    for k in KEYFRAMES:  # the alternative against the default, paired per clip
+        hold, soft = cell("hold", k, args.steps).name, cell("soft", k, args.steps).name
+        rows |= paired_differences({hold: rows[hold], soft: rows[soft]}, hold)
     gap_text = ", ".join(f"K = {k}: {gaps[k]:.3g}" for k in KEYFRAMES)
     notes = (f"Largest |z_first_frame − z_hold| of the condition latents over the {args.n} clips: {gap_text}. "
              + (f"Equal at K = {', '.join(map(str, same))}: there the 'first_frame' rows repeat the 'hold' rows "
