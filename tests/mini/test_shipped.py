@@ -92,6 +92,21 @@ def test_generate_bfloat16_on_the_embedded_mini_and_refuses_it_with_extra_loras(
     assert result.exit_code == 2 and "float32" in result.output and "Traceback" not in result.output
 
 
+def test_text_to_video_on_the_embedded_mini_runs_the_base_and_says_so(tmp_path):
+    out = tmp_path / "t2v.mp4"
+    result = runner.invoke(app, ["generate", "--prompt", "a red square moves left", "--steps", "2", "--seed", "0",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "base weights (VTA LoRA off)" in result.output
+    assert json.loads(out.with_suffix(".json").read_text())["vta_lora_strength"] == 0.0
+    img = tmp_path / "f.png"
+    Image.open(EXAMPLE_IMAGE).save(img)
+    out2 = tmp_path / "i2v.mp4"
+    result = runner.invoke(app, ["generate", "--prompt", "x", "--image", f"{img}@0", "--steps", "1", "--out", str(out2)])
+    assert result.exit_code == 0 and "VTA LoRA off" not in result.output
+    assert json.loads(out2.with_suffix(".json").read_text())["vta_lora_strength"] == 1.0
+
+
 def test_example_image_is_a_world_frame():
     img = np.asarray(Image.open(EXAMPLE_IMAGE))
     assert img.shape == (MINI.height, MINI.width, 3)

@@ -131,3 +131,21 @@ def test_lora_strength_is_set_not_accumulated_and_the_command_matches(tmp_path):
     result = CliRunner().invoke(app, [*shlex.split(job.command)[1:], "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert np.array_equal(read_video(out)[0], first)
+
+
+def test_embedded_studio_runs_text_to_video_on_the_base_weights_like_the_cli(tmp_path):
+    """`pusa generate` without conditions uses Pusa-mini's base weights; the T2V tab must too, so that its
+    shown command reproduces its video. Other tabs keep the VTA LoRA."""
+    import torch
+
+    from pusa.ui.app import load_studio
+
+    studio = load_studio(None, None, tmp_path)
+    assert studio.t2v_pipe is not None
+    x = torch.randn(1, 192, 5, 16, 16, generator=torch.Generator().manual_seed(0))
+    text = torch.zeros(1, studio.pipe.config.max_sequence_length, 384)
+    t = torch.full((1,), 500.0)
+    with torch.no_grad():
+        vta = studio.pipe.transformer(x, t, text, return_dict=False)[0]
+        base = studio.t2v_pipe.transformer(x, t, text, return_dict=False)[0]
+    assert (vta - base).abs().max() > 1e-3

@@ -244,21 +244,25 @@ def _on_load(request: gr.Request):
     return gr.Tabs(selected=tab), tab, random.randrange(2**31)
 
 
-def _default_pipeline(fuse: bool = True):
+def _default_pipeline(fuse: bool = True, lora_strength: float = 1.0):
     """The embedded Pusa-mini model (``pusa.mini.default_pipeline``), on the CPU; its VTA LoRA is fused
-    unless another LoRA will be loaded on top."""
+    unless another LoRA will be loaded on top (``lora_strength`` 0: the base weights)."""
     try:
         from pusa.mini import default_pipeline
     except ImportError:
         raise RuntimeError("the embedded Pusa-mini model is not available in this install "
                            "(pusa.mini.default_pipeline is missing); pass --model DIR") from None
-    return default_pipeline(fuse=fuse)
+    return default_pipeline(lora_strength, fuse=fuse)
 
 
 def load_studio(model: Path | None, lora: Path | None, out_dir: Path) -> Studio:
     """A Studio over ``--model`` (any folder ``pusa.loading`` reads) or the embedded mini model."""
+    t2v_pipe = None
     if model is None:
         pipe = _default_pipeline(fuse=lora is None)
+        if lora is None:  # plain T2V runs the base weights, as `pusa generate` does (docs/results/non_destructive.md)
+            t2v_pipe = _default_pipeline(lora_strength=0.0)
+            t2v_pipe.set_progress_bar_config(disable=True)
     else:
         import torch
 
@@ -267,7 +271,7 @@ def load_studio(model: Path | None, lora: Path | None, out_dir: Path) -> Studio:
         pipe, _ = load_pipeline(model, dtype=torch.float32, device="cuda" if torch.cuda.is_available() else "cpu")
     pipe.set_progress_bar_config(disable=True)
     return Studio(pipe, out_dir, model=Path(model).resolve() if model else None,
-                  lora=Path(lora).resolve() if lora else None)
+                  lora=Path(lora).resolve() if lora else None, t2v_pipe=t2v_pipe)
 
 
 def launch(studio: Studio, host: str = "127.0.0.1", port: int | None = None, block: bool = True) -> gr.Blocks:

@@ -56,8 +56,11 @@ def _video_length(path: str, mtime: float) -> int:
 
 
 class Studio:
-    def __init__(self, pipe, out_dir: str | Path, model: Path | None = None, lora: Path | None = None) -> None:
-        self.pipe, self.model, self.lora = pipe, model, lora
+    def __init__(self, pipe, out_dir: str | Path, model: Path | None = None, lora: Path | None = None,
+                 t2v_pipe=None) -> None:
+        """``t2v_pipe`` (optional) runs the text-to-video tab instead of ``pipe``: the embedded Pusa-mini's
+        base weights, as ``pusa generate`` uses them for T2V, so the shown command gives the same video."""
+        self.pipe, self.model, self.lora, self.t2v_pipe = pipe, model, lora, t2v_pipe
         self.out_dir = Path(out_dir).resolve()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.lora_name = None
@@ -168,7 +171,8 @@ class Studio:
                 from pusa.models.lora import set_lora_strengths
 
                 set_lora_strengths(self.pipe, {self.lora_name: s["lora_strength"]})
-            result = self.pipe(s["prompt"], negative_prompt=s["negative_prompt"], conditions=job.conditions,
+            pipe = self.t2v_pipe if self.t2v_pipe is not None and job.task == "t2v" else self.pipe
+            result = pipe(s["prompt"], negative_prompt=s["negative_prompt"], conditions=job.conditions,
                                num_frames=s["frames"], height=s["height"], width=s["width"],
                                num_inference_steps=s["steps"], guidance_scale=s["cfg"], shift=s["shift"],
                                generator=torch.Generator().manual_seed(s["seed"]), callback=callback)
