@@ -386,20 +386,17 @@ def train_record(path: str | Path) -> dict:
     import csv
 
     path = Path(path)
-    for name in ("recipe.json", "baseline.json"):
-        for f in (path / name, path.parent / name):
-            if f.is_file():
-                rec = json.loads(f.read_text())
-                break
-        else:
-            continue
-        break
-    else:
+    found = next((f for name in ("recipe.json", "baseline.json") for f in (path / name, path.parent / name)
+                  if f.is_file()), None)
+    if found is None:
         return {}
+    rec = json.loads(found.read_text())
     log = path.parent / "log.csv"
-    if "seconds" not in rec and log.is_file():  # pusa train's log: per-logged-step seconds, every 10 steps
+    if "seconds" not in rec and log.is_file():  # pusa train's log: the logged step's seconds, every log_every steps
         with open(log) as f:
             rows = list(csv.DictReader(f))
-        rec["seconds"] = round(sum(float(r["seconds"]) for r in rows) * 10, 1) if rows else None
+        steps = [0] + [int(r["step"]) for r in rows]
+        rec["seconds"] = round(sum(float(r["seconds"]) * (b - a) for r, a, b in zip(rows, steps, steps[1:])), 1) \
+            if rows else None
     rec.setdefault("clips_seen", rec.get("steps", 0) * rec.get("batch", 0))
     return rec

@@ -107,11 +107,12 @@ def new_transformer(config: MiniConfig = MINI, seed: int = 0):
     return transformer
 
 
-def build_pipeline(transformer=None, config: MiniConfig = MINI, seed: int = 0):
-    """A PusaPipeline with Pusa-mini's components; a fresh (randomly initialised) transformer if none is given."""
+def build_pipeline(transformer=None, config: MiniConfig = MINI, seed: int = 0, text=None):
+    """A PusaPipeline with Pusa-mini's components; a fresh (randomly initialised) transformer if none is given.
+    ``text`` = (tokenizer, encoder) shares an already loaded MiniLM instead of loading another copy."""
     from pusa.pipeline import PusaPipeline
 
-    tokenizer, encoder = text_components()
+    tokenizer, encoder = text if text is not None else text_components()
     vae = new_vae(config)
     if transformer is None:
         transformer = new_transformer(config, seed)
@@ -120,11 +121,11 @@ def build_pipeline(transformer=None, config: MiniConfig = MINI, seed: int = 0):
                         default_width=config.width, max_sequence_length=config.max_sequence_length)
 
 
-def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str = "cpu", dtype=None):
+def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str = "cpu", dtype=None, text=None):
     """The shipped, trained Pusa-mini (see :mod:`pusa.mini.shipped`)."""
     from pusa.mini.shipped import default_pipeline as load
 
-    return load(lora_strength, fuse, device, dtype)
+    return load(lora_strength, fuse, device, dtype, text)
 
 
 def config_dict(config: MiniConfig = MINI) -> dict:

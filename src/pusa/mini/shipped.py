@@ -20,14 +20,15 @@ def shipped_files() -> list[Path]:
     return [TRANSFORMER / "config.json", TRANSFORMER / "diffusion_pytorch_model.safetensors", LORA]
 
 
-def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str = "cpu", dtype=None):
+def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str = "cpu", dtype=None, text=None):
     """Pusa-mini as a PusaPipeline. ``lora_strength`` 0 gives the base T2V model.
 
     The VTA LoRA is fused into the weights by default (faster); pass ``fuse=False`` to load further
     LoRAs or change the strength later with ``pusa.models.lora.set_lora_strengths``. ``dtype``
     (default float32) sets the transformer's precision: the LoRA is fused in float32 first, then the
     weights are cast, with the time embedding and norms kept in float32. ``torch.bfloat16`` samples
-    about 2× faster on CPUs with AMX/AVX512-BF16 (measured in experiments/precision.py).
+    about 2× faster on CPUs with AMX/AVX512-BF16 (measured in experiments/precision.py). ``text`` =
+    (tokenizer, encoder) reuses a loaded MiniLM, e.g. another Pusa-mini pipeline's.
     """
     import torch
 
@@ -39,7 +40,7 @@ def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str 
         raise FileNotFoundError(f"Pusa-mini weights missing from the installed package: {', '.join(missing)}; "
                                 "reinstall pusa or pass --model DIR")
     transformer = PusaTransformer3DModel.from_pretrained(str(TRANSFORMER), torch_dtype=torch.float32)
-    pipe = build_pipeline(transformer)
+    pipe = build_pipeline(transformer, text=text)
     if lora_strength:
         from pusa.models.lora import fuse_loras, load_loras
 

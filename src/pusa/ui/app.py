@@ -244,15 +244,16 @@ def _on_load(request: gr.Request):
     return gr.Tabs(selected=tab), tab, random.randrange(2**31)
 
 
-def _default_pipeline(fuse: bool = True, lora_strength: float = 1.0):
+def _default_pipeline(fuse: bool = True, lora_strength: float = 1.0, text=None):
     """The embedded Pusa-mini model (``pusa.mini.default_pipeline``), on the CPU; its VTA LoRA is fused
-    unless another LoRA will be loaded on top (``lora_strength`` 0: the base weights)."""
+    unless another LoRA will be loaded on top (``lora_strength`` 0: the base weights). ``text`` shares a
+    loaded (tokenizer, text encoder)."""
     try:
         from pusa.mini import default_pipeline
     except ImportError:
         raise RuntimeError("the embedded Pusa-mini model is not available in this install "
                            "(pusa.mini.default_pipeline is missing); pass --model DIR") from None
-    return default_pipeline(lora_strength, fuse=fuse)
+    return default_pipeline(lora_strength, fuse=fuse, text=text)
 
 
 def load_studio(model: Path | None, lora: Path | None, out_dir: Path) -> Studio:
@@ -261,8 +262,7 @@ def load_studio(model: Path | None, lora: Path | None, out_dir: Path) -> Studio:
     if model is None:
         pipe = _default_pipeline(fuse=lora is None)
         if lora is None:  # plain T2V runs the base weights, as `pusa generate` does (docs/results/non_destructive.md)
-            t2v_pipe = _default_pipeline(lora_strength=0.0)
-            t2v_pipe.set_progress_bar_config(disable=True)
+            t2v_pipe = _default_pipeline(lora_strength=0.0, text=(pipe.tokenizer, pipe.text_encoder))
     else:
         import torch
 
