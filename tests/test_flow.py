@@ -13,12 +13,15 @@ import torch
 import torch.nn.functional as F
 
 from pusa.flow import (
+    condition_mask,
     fafm_loss,
     fafm_target,
     inference_sigmas,
     interpolate,
+    loss_frame_weights,
     shift_sigma,
     training_sigma_grid,
+    task_sigmas,
     training_sigmas,
 )
 
@@ -298,3 +301,96 @@ def test_fafm_loss_single_sample_one_hot():
     w = torch.tensor([[0.0, 0.0, 0.0, 2.5, 0.0]])
     expected = ((v[0, :, 3] - (x1 - x0)[0, :, 3]) ** 2).mean()
     torch.testing.assert_close(fafm_loss(v, x0, x1, frame_weights=w), expected, atol=1e-6, rtol=1e-6)
+
+
+# --- conditioning-task sigmas (pusa's p_cond option) ---------------------------------------------
+
+
+@pytest.mark.parametrize("num_frames", [2, 3, 5, 21])
+def test_condition_mask_gives_some_but_not_all_frames(num_frames):
+    g = torch.Generator().manual_seed(11)
+    for _ in range(300):
+        m = condition_mask(num_frames, g)
+        assert m.dtype == torch.bool and m.shape == (num_frames,)
+        assert 0 < int(m.sum()) < num_frames
+
+
+def test_condition_mask_draws_each_pattern():
+    """Over many draws on 5 frames: I2V (frame 0 only), extension prefixes of 2-4, start+end and other
+    keyframe sets all occur, each in roughly its share (I2V also arises from 'keyframes': ≥ 1/4)."""
+    g = torch.Generator().manual_seed(12)
+    seen = [tuple(condition_mask(5, g).tolist()) for _ in range(4000)]
+    i2v = (True, False, False, False, False)
+    start_end = (True, False, False, False, True)
+    prefixes = {tuple([True] * k + [False] * (5 - k)) for k in (2, 3, 4)}
+    share = {"i2v": seen.count(i2v) / len(seen), "start_end": seen.count(start_end) / len(seen),
+             "prefix": sum(seen.count(p) for p in prefixes) / len(seen)}
+    assert 0.25 <= share["i2v"] < 0.30, share  # 1/4 + 1/4·(1/30)
+    assert 0.25 <= share["start_end"] < 0.30, share
+    assert 0.25 <= share["prefix"] < 0.32, share  # 1/4 + 1/4·(3/30)
+    assert len(set(seen)) == 30  # every non-empty proper subset of 5 frames is reachable via 'keyframes'
+
+
+def test_condition_mask_rejects_one_frame():
+    with pytest.raises(ValueError, match="at least 2 latent frames"):
+        condition_mask(1)
+
+
+def test_task_sigmas_p_cond_zero_is_training_sigmas():
+    a = task_sigmas(6, 5, 0.0, p_async=0.5, mode="continuous", generator=torch.Generator().manual_seed(3))
+    b = training_sigmas(6, 5, p_async=0.5, mode="continuous", generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("mode", ["grid", "continuous"])
+def test_task_sigmas_p_cond_one_rows_are_tasks(mode):
+    """Every row: some frames exactly 0, and every other frame at one shared σ > 0."""
+    s = task_sigmas(500, 5, 1.0, mode=mode, generator=torch.Generator().manual_seed(4))
+    for row in s:
+        given, free = row == 0, row[row != 0]
+        assert 0 < int(given.sum()) < 5
+        assert torch.all(free == free[0]) and free[0] > 0
+
+
+def test_task_sigmas_task_fraction_matches_p_cond():
+    n, p = 4000, 0.4
+    s = task_sigmas(n, 5, p, p_async=1.0, mode="continuous", generator=torch.Generator().manual_seed(5))
+    tasks = (s == 0).any(dim=1).float().mean().item()  # continuous PTSS draws never hit exactly 0
+    sd = math.sqrt(p * (1 - p) / n)
+    assert abs(tasks - p) < 5 * sd
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5])
+def test_task_sigmas_rejects_bad_p_cond(p):
+    with pytest.raises(ValueError, match="p_cond"):
+        task_sigmas(2, 3, p)
+
+
+def test_loss_frame_weights_drop_clean_frames():
+    tau = torch.tensor([[0.0, 0.5, 0.25], [0.75, 0.0, 0.0]])
+    assert torch.equal(loss_frame_weights(tau), torch.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]]))
+    assert torch.equal(loss_frame_weights(tau, sigma_weighting=True), torch.tensor([[0.0, 0.5, 0.25], [0.75, 0.0, 0.0]]))
+
+
+def test_fafm_loss_ignores_frames_at_sigma_zero():
+    """With the σ = 0 frames masked, anything the model says there does not change the loss."""
+    x0, x1 = _latents()
+    v = torch.randn_like(x0)
+    tau = torch.tensor([[0.0, 0.3, 0.3, 0.3, 0.3], [0.0, 0.0, 0.6, 0.6, 0.6]])
+    w = loss_frame_weights(tau)
+    v_other = v.clone()
+    v_other[0, :, 0] += 100.0
+    v_other[1, :, :2] -= 50.0
+    torch.testing.assert_close(fafm_loss(v_other, x0, x1, w), fafm_loss(v, x0, x1, w))
+    # and it is the plain MSE over the elements of the remaining frames
+    err = (v - (x1 - x0)) ** 2
+    kept = torch.cat([err[0, :, 1:].flatten(), err[1, :, 2:].flatten()]).mean()
+    torch.testing.assert_close(fafm_loss(v, x0, x1, w), kept)
+
+
+def test_fafm_loss_all_frames_masked_is_zero_with_grad():
+    x0, x1 = _latents(b=1)
+    v = torch.randn_like(x0, requires_grad=True)
+    loss = fafm_loss(v, x0, x1, frame_weights=torch.zeros(1, 5))
+    loss.backward()
+    assert loss.item() == 0.0 and torch.all(v.grad == 0)

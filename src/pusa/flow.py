@@ -79,6 +79,64 @@ def training_sigmas(
     return sigma.to(device) if device is not None else sigma
 
 
+CONDITION_PATTERNS = ("i2v", "prefix", "start_end", "keyframes")
+
+
+def condition_mask(num_frames: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Which latent frames a conditioning task gives clean, drawn at random: bool [F], at least one
+    True and at least one False (needs F ≥ 2).
+
+    The pattern is one of CONDITION_PATTERNS, each with probability 1/4:
+    "i2v" frame 0; "prefix" frames 0 … k−1 with k ~ U{2, …, F−1} (extension; frame 0 alone when F = 2);
+    "start_end" the first and last frame (frame 0 alone when F = 2); "keyframes" every frame
+    independently with probability 1/2, redrawn until some but not all are given.
+    """
+    if num_frames < 2:
+        raise ValueError(f"a conditioning pattern needs at least 2 latent frames, got {num_frames}")
+    mask = torch.zeros(num_frames, dtype=torch.bool)
+    kind = CONDITION_PATTERNS[int(torch.randint(0, len(CONDITION_PATTERNS), (1,), generator=generator))]
+    if kind == "i2v" or num_frames == 2:
+        mask[0] = True
+    elif kind == "prefix":
+        mask[: int(torch.randint(2, num_frames, (1,), generator=generator))] = True
+    elif kind == "start_end":
+        mask[[0, -1]] = True
+    else:
+        while mask.all() or not mask.any():
+            mask = torch.rand(num_frames, generator=generator) < 0.5
+    return mask
+
+
+def task_sigmas(
+    batch_size: int,
+    num_frames: int,
+    p_cond: float,
+    p_async: float = 1.0,
+    shift: float = 5.0,
+    mode: Literal["grid", "continuous"] = "grid",
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Training sigmas τ [B, F] that also draw the conditioning tasks the sampler runs (pusa's option,
+    not the paper's; p_cond = 0 is exactly :func:`training_sigmas`).
+
+    With probability p_cond a sample is a conditioning task: the frames of :func:`condition_mask` get
+    σ = 0 (given clean, as an m = 0 condition is at inference) and all other frames share one σ drawn
+    as in PTSS's synchronous case. Otherwise the sample is PTSS with p_async. At inference every
+    conditioned task is exactly this shape (given frames at 0, free frames on one schedule), a shape
+    independent per-frame draws almost never produce for F ≥ 3.
+    """
+    if not 0.0 <= p_cond <= 1.0:
+        raise ValueError(f"p_cond must be in [0, 1], got {p_cond}")
+    sigma = training_sigmas(batch_size, num_frames, p_async, shift, mode, generator)
+    if p_cond == 0.0:
+        return sigma
+    shared = training_sigmas(batch_size, num_frames, 0.0, shift, mode, generator)  # [B, F], rows constant
+    for b in range(batch_size):
+        if float(torch.rand(1, generator=generator)) < p_cond:
+            sigma[b] = shared[b].masked_fill(condition_mask(num_frames, generator), 0.0)
+    return sigma
+
+
 def _frame_broadcast(tau: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """View τ [B, F] (or [F]) as [B, 1, F, 1, 1] against a [B, C, F, H, W] latent."""
     if tau.ndim == 1:
@@ -114,4 +172,17 @@ def fafm_loss(
     if frame_weights is None:
         return err.mean()
     w = _frame_broadcast(frame_weights.float(), err)
+    if not bool((w > 0).any()):
+        return (err * w).sum()  # nothing to learn from: a zero that keeps the graph
     return (err * w).mean() / w.mean()
+
+
+def loss_frame_weights(tau: torch.Tensor, sigma_weighting: bool = False) -> torch.Tensor:
+    """Per-frame loss weights [B, F] for τ [B, F]: 0 for frames at σ = 0, else 1 (or σ with sigma_weighting).
+
+    A frame at σ = 0 is the data itself: its target x1 − x0 holds noise the model cannot see, so its
+    error is irreducible, and the sampler never uses the model's output there (an m = 0 condition is
+    kept as given). Such frames still serve as clean context for the others.
+    """
+    weights = tau.float() if sigma_weighting else torch.ones_like(tau, dtype=torch.float32)
+    return weights * (tau > 0)

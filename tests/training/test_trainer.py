@@ -162,3 +162,30 @@ def test_bf16_mixed_precision_and_sample_videos(train_setup, tmp_path):
     assert [p.name for p in samples] == ["00-seed0.mp4", "00-seed1.mp4"]
     assert read_video(samples[0])[0].shape[0] == 9
     assert (tmp_path / "run" / "log.csv").read_text().count("\n") == 3  # header + 2 steps
+
+
+def test_p_cond_draws_conditioning_tasks_and_their_clean_frames_carry_no_loss():
+    """p_cond = 1: every sample has given frames at σ = 0 and one σ for the rest; the loss ignores what the
+    model says at the given frames (their target holds noise it cannot see)."""
+    from pusa.training.trainer import StepBatch, draw_sample_noise, fafm_step_loss
+
+    config = TrainConfig(model="m", cache="c", p_cond=1.0, sigma_sampling="continuous", shift=1.0, seed=3)
+    x1, tau, _ = draw_sample_noise(config, step=0, micro=0, positions=list(range(8)), latent_shape=(2, 5, 4, 4))
+    assert tau.shape == (8, 5)
+    for row in tau:
+        assert 0 < int((row == 0).sum()) < 5 and len(set(row[row > 0].tolist())) == 1
+
+    batch = StepBatch(torch.randn(8, 2, 5, 4, 4), torch.randn(8, 3, 6), torch.zeros(3, 6))
+    given = (tau == 0)[:, None, :, None, None]
+
+    def model(x, t, text, return_dict=False, garbage=0.0):
+        return (torch.where(given, torch.full_like(x, garbage), x),)
+
+    clean = fafm_step_loss(model, batch, x1, tau, torch.zeros(8, dtype=torch.bool))
+    noisy = fafm_step_loss(lambda *a, **k: model(*a, **k, garbage=1e3), batch, x1, tau, torch.zeros(8, dtype=torch.bool))
+    assert torch.isfinite(clean) and torch.equal(clean, noisy)
+
+
+def test_config_rejects_bad_p_cond():
+    with pytest.raises(ValueError, match="p_cond"):
+        TrainConfig(model="m", cache="c", p_cond=1.5).validate()

@@ -12,7 +12,7 @@ Stages:
 - cache: a small latent cache of world clips from a seed the pretraining never used (``cache_frames``:
   clips go straight from the renderer into the cache, no lossy video file);
 - lora: ``pusa train``'s trainer with FAFM and p_async = 1 (the paper's setting) on that cache;
-  ``--name``, ``--p-async`` and ``--rank`` make the ablation variants of docs/results.md.
+  ``--name``, ``--p-async``, ``--p-cond`` and ``--rank`` make the ablation variants of docs/results.md.
 
 Every stage resumes or skips what is done. Checkpoints stay in WORK, outside the repository.
 """
@@ -75,7 +75,7 @@ def stage_cache(work: Path, clips: int, seed: int = CACHE_SEED, preset: str = CA
 
 def stage_lora(work: Path, name: str, steps: int, batch: int, p_async: float, rank: int, lr: float,
                shift: float = 1.0, sigma_sampling: str = "continuous", adapter: str = "lora",
-               warmup: int = 50) -> Path:
+               warmup: int = 50, p_cond: float = 0.0) -> Path:
     """Train the VTA adapter ``WORK/NAME``: a LoRA (``adapter="lora"``, exported to NAME/final) or a full
     fine-tune (``adapter="full"``, the transformer exported to NAME/final/transformer)."""
     from pusa.training.checkpoint import list_checkpoints
@@ -85,7 +85,7 @@ def stage_lora(work: Path, name: str, steps: int, batch: int, p_async: float, ra
 
     out = work / name
     cfg = TrainConfig(model=str(work / "model-base"), cache=str(work / "cache"), output_dir=str(out),
-                      adapter=adapter, lora_rank=rank, lora_alpha=float(rank), p_async=p_async, lr=lr,
+                      adapter=adapter, lora_rank=rank, lora_alpha=float(rank), p_async=p_async, p_cond=p_cond, lr=lr,
                       shift=shift, sigma_sampling=sigma_sampling,
                       warmup_steps=warmup, max_steps=steps, batch_size=batch, caption_dropout=0.1,
                       mixed_precision="bf16", checkpoint_every=100, keep_checkpoints=1, seed=1, log_every=10)
@@ -103,6 +103,7 @@ def stage_lora(work: Path, name: str, steps: int, batch: int, p_async: float, ra
     else:
         export_lora(result["model"], out / "final", overwrite=True)
     (out / "final" / "recipe.json").write_text(json.dumps({"steps": steps, "batch": batch, "p_async": p_async,
+                                                           "p_cond": p_cond,
                                                            "adapter": adapter, "warmup": warmup,
                                                            "rank": rank, "lr": lr, "shift": shift,
                                                            "sigma_sampling": sigma_sampling}) + "\n")
@@ -122,6 +123,8 @@ def main() -> None:
     p.add_argument("--lora-steps", type=int, default=600)
     p.add_argument("--lora-batch", type=int, default=32)
     p.add_argument("--p-async", type=float, default=1.0)
+    p.add_argument("--p-cond", type=float, default=0.0,
+                   help="share of LoRA samples drawn as conditioning tasks (given frames at σ = 0, the rest at one σ)")
     p.add_argument("--rank", type=int, default=32)
     p.add_argument("--adapter", default="lora", choices=["lora", "full"], help="full: fine-tune every weight")
     p.add_argument("--warmup", type=int, default=50, help="LoRA-stage warmup steps")
@@ -140,7 +143,7 @@ def main() -> None:
         stage_cache(a.work, a.clips)
     if "lora" in stages:
         print(stage_lora(a.work, a.name, a.lora_steps, a.lora_batch, a.p_async, a.rank, a.lr, a.shift,
-                         a.sigma_sampling, a.adapter, a.warmup))
+                         a.sigma_sampling, a.adapter, a.warmup, a.p_cond))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ class TrainConfig:
     lora_targets: list[str] = field(default_factory=lambda: list(WAN_LORA_TARGETS))
     # timesteps (FAFM + PTSS)
     p_async: float = 1.0
+    p_cond: float = 0.0  # share of samples drawn as a conditioning task (pusa's option; 0 = the paper)
     shift: float = 5.0
     sigma_sampling: str = "grid"  # "grid" (the reference's 1000-step shifted grid) or "continuous"
     frame_weighting: bool = False
@@ -72,6 +73,8 @@ class TrainConfig:
             raise bad("mixed_precision", "'no' or 'bf16' (fp16 is not supported)")
         if not 0 <= self.p_async <= 1:
             raise bad("p_async", "a probability in [0, 1]")
+        if not 0 <= self.p_cond <= 1:
+            raise bad("p_cond", "a probability in [0, 1]")
         if not 0 <= self.caption_dropout <= 1:
             raise bad("caption_dropout", "a probability in [0, 1]")
         if not 0 <= self.ema_decay < 1:

@@ -1,7 +1,8 @@
 """Frame-aware flow matching (FAFM) with PTSS on accelerate: LoRA or full fine-tuning.
 
-Per step: x0 (cached latents), x1 ~ N(0, I), τ [B, F] from PTSS, x_τ = (1−τ)⊙x0 + τ⊙x1,
-v = model(x_τ, 1000·τ, text), loss = ‖v − (x1 − x0)‖². One process or many (DDP through
+Per step: x0 (cached latents), x1 ~ N(0, I), τ [B, F] from PTSS (optionally mixed with conditioning
+tasks, ``p_cond``), x_τ = (1−τ)⊙x0 + τ⊙x1, v = model(x_τ, 1000·τ, text), loss = ‖v − (x1 − x0)‖² over
+the frames with σ > 0. One process or many (DDP through
 accelerate; FSDP/DeepSpeed through accelerate configs).
 
 Determinism: every random draw for a sample (noise, τ, caption dropout) comes from a generator
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pusa.flow import fafm_loss, interpolate, training_sigmas
+from pusa.flow import fafm_loss, interpolate, loss_frame_weights, task_sigmas, training_sigmas
 from pusa.training.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from pusa.training.config import TrainConfig
 
@@ -42,7 +43,8 @@ def draw_sample_noise(config: TrainConfig, step: int, micro: int, positions: lis
     for pos in positions:
         g = sample_generator(config.seed, step, micro, pos)
         noises.append(torch.randn(latent_shape, generator=g))
-        taus.append(training_sigmas(1, latent_shape[1], config.p_async, config.shift, config.sigma_sampling, g)[0])
+        taus.append(task_sigmas(1, latent_shape[1], config.p_cond, config.p_async, config.shift,
+                                config.sigma_sampling, g)[0])
         drops.append(bool(torch.rand(1, generator=g) < config.caption_dropout))
     return torch.stack(noises), torch.stack(taus), torch.tensor(drops)
 
@@ -91,12 +93,12 @@ class StepBatch:
 
 def fafm_step_loss(model, batch: StepBatch, x1: torch.Tensor, tau: torch.Tensor, drop: torch.Tensor,
                    frame_weighting: bool = False) -> torch.Tensor:
-    """The FAFM loss of one micro-batch: v_θ(x_τ, 1000·τ, c) against x1 − x0."""
+    """The FAFM loss of one micro-batch: v_θ(x_τ, 1000·τ, c) against x1 − x0, over the frames with σ > 0."""
     text = torch.where(drop[:, None, None], batch.empty[None].to(batch.text), batch.text)
     x0 = batch.latents
     x_tau = interpolate(x0, x1, tau)
     v = model(x_tau, 1000.0 * tau, text, return_dict=False)[0]
-    return fafm_loss(v, x0, x1, frame_weights=tau if frame_weighting else None)
+    return fafm_loss(v, x0, x1, frame_weights=loss_frame_weights(tau, frame_weighting))
 
 
 @torch.no_grad()
