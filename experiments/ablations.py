@@ -16,9 +16,6 @@ on held-out clips 0 … n−1:
     how much a clean first frame helps the model predict the rest, the skill image-to-video needs.
 (b) Image-to-video samples (frame 0 given, 10 steps, CFG 3) scored with ``pusa.mini.evaluate``'s i2v metrics.
 
-"p_cond 0.5" is pusa's own option, not the paper's: half the training samples are conditioning tasks (random
-given frames at σ = 0, the rest at one shared σ; ``pusa.flow.task_sigmas``), the other half p_async = 1.
-
 Rows "base (no VTA step)" and "shipped Pusa-mini (800 steps, r32)" frame the variants; "training
 steps" reads the base (0 steps), p1-r16 at 100 and at 150 steps (the same run continued).
 """
@@ -55,7 +52,6 @@ VARIANTS = {  # row → WORK/NAME (recipe output)
     "rank 64 (p 1)": "p1-r64",
     "full fine-tune (p 1)": "p1-full",
     "p_async 1 (r16), 150 steps": "p1-r16-150",
-    "p_cond 0.5 (p 1, r16)": "c0.5-p1-r16",
 }
 BASE, SHIPPED = "base (no VTA step)", "shipped Pusa-mini (800 steps, r32)"
 REFERENCE = "p_async 1 (r16)"  # the paper's setting; every other row is also shown as a paired difference to it

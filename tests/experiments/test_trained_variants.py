@@ -5,6 +5,7 @@ import json
 import ablations
 import claim1
 import pytest
+import task_sampling
 import torch
 from common import train_record, variant_pipeline
 
@@ -58,7 +59,7 @@ def test_train_record_reads_recipe_and_baseline_files(work):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module", [ablations, claim1])
+@pytest.mark.parametrize("module", [ablations, claim1, task_sampling])
 def test_claim_scripts_run_on_trained_variants(module, work, tmp_path):
     out = tmp_path / "results"
     module.main(["--work", str(work), "--n", "1", "--steps", "1", "--out", str(out), "--cache", ""])
@@ -67,5 +68,12 @@ def test_claim_scripts_run_on_trained_variants(module, work, tmp_path):
     assert (out / f"{module.NAME}.png").is_file()
     if module is ablations:
         assert "p_async 1 (r16)" in text and "full fine-tune (p 1)" in text and "Not trained yet" in text
+    elif module is task_sampling:
+        assert "| p_async 1: i2v |" in text and "| p_async 1: t2v |" in text and "Not trained yet" in text
     else:
         assert "I2V baseline" in text and "6 × 2" in text
+
+
+def test_task_sampling_needs_the_reference_variant(tmp_path):
+    with pytest.raises(SystemExit, match="p1-r16/final is missing"):
+        task_sampling.main(["--work", str(tmp_path), "--n", "1", "--out", str(tmp_path / "out")])
