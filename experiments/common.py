@@ -114,9 +114,9 @@ def summarize(rows: dict[str, list[dict[str, float]]]) -> Table:
 
 
 def lower_is_better(metric: str) -> bool:
-    """Distances (…_px), losses, prediction errors (x0_err…) and Fréchet distances are better low; everything
+    """Distances (…_px), errors (…_err, x0_err…), losses and Fréchet distances are better low; everything
     else (PSNR, accuracies, gains) high."""
-    return metric.endswith("_px") or metric.startswith(("loss", "fd", "x0_err"))
+    return metric.endswith(("_px", "_err")) or metric.startswith(("loss", "fd", "x0_err"))
 
 
 def fmt(v: float) -> str:
