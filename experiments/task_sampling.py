@@ -1,6 +1,6 @@
 """Pusa's p_cond option against the paper's sampling: does training on conditioning tasks help?
 
-    bash scripts/train_ablations.sh WORK        # trains p1-r16, p0.5-r16, c0.5-p1-r16 and c0.5-p0.5-r16 among the variants
+    bash scripts/train_ablations.sh WORK        # trains the five variants below among the others
     python experiments/task_sampling.py --work WORK [--n 64]
 
 At inference every conditioned task has one shape: the given latent frames at σ = 0 and every free frame
@@ -8,14 +8,14 @@ on one schedule. With p_async = 1 (the paper) a 5-frame sample almost never has 
 (``pusa.flow.task_sigmas``) draws it on purpose for a share of the samples: I2V, an extension prefix,
 start+end or random keyframes given at σ = 0, the rest at one shared σ; the given frames carry no loss.
 
-Variants (all from the shipped base, one budget: 100 steps × 8 clips, rank 16, lr 1e-3, σ uniform):
-"p_async 1" (the paper), "p_async 0.5" (PTSS), "p_cond 0.5" (half tasks, half p_async = 1) and
-"p_cond 0.5 + p_async 0.5" (half tasks, a quarter each synchronous and asynchronous); the shipped
-800-step LoRA frames them. Cells per variant: I2V, extension (frames 0–8 given), completion
-(frames 0 and 13–16 given) and T2V (no frame given: every frame at one σ, the non-destructiveness
-question of claim 3). ``background_err`` (RGB distance between the generated frames' median colour and the
-true background's, 0–255 units) asks whether the free frames keep the given frames' background. Every
-variant is also shown as a paired per-clip difference to "p_async 1".
+Variants, all from the shipped base at one budget (100 steps × 8 clips, rank 16, lr 1e-3, 20 warm-up
+steps, continuous σ): "p_async 1" (the paper's sampling, σ uniform: shift 1, as in claim 5's
+ablations), "p_cond 0.5" (half tasks, half p_async = 1), and the same two plus "p_cond 1" (tasks only)
+with σ drawn at shift 5, the sampler's shift. The shipped 800-step LoRA frames them. Cells per variant:
+I2V and extension (frames 0–8 given), 10 steps, CFG 3, warm start off. ``background_err`` (RGB
+distance between the generated frames' median colour and the true background's, 0–255 units) asks
+whether the free frames keep the given frames' background. Every variant is also shown as a paired
+per-clip difference to "p_async 1".
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
-
 from common import (
     Cell,
     Progress,
+    background_error,
     check_args,
     command,
+    free_frames,
     load_pipeline,
     paired_differences,
     parser,
@@ -41,31 +41,13 @@ from common import (
 )
 
 NAME = "task_sampling"
-VARIANTS = {"p_async 1": "p1-r16", "p_async 0.5": "p0.5-r16", "p_cond 0.5": "c0.5-p1-r16",
-            "p_cond 0.5 + p_async 0.5": "c0.5-p0.5-r16"}  # row → WORK/NAME
+VARIANTS = {"p_async 1": "p1-r16", "p_cond 0.5": "c0.5-p1-r16", "p_async 1, shift 5": "p1-s5-r16",
+            "p_cond 0.5, shift 5": "c0.5-p1-s5-r16", "p_cond 1, shift 5": "c1-s5-r16"}  # row → WORK/NAME
 SHIPPED = "shipped (800 steps, r32, p_async 1)"
 REFERENCE = "p_async 1"
-TASKS = ("i2v", "extend", "complete", "t2v")
+TASKS = ("i2v", "extend")
 PAIRED = ("caption", "caption_colour", "caption_direction", "trajectory_px", "subject_consistency", "seam_px",
           "middle_px", "background_err")
-
-
-def free_frames(task: str, num_frames: int) -> list[int]:
-    """The pixel frames ``task`` generates (the rest are given)."""
-    from pusa.mini.evaluate import COMPLETE_HEAD, COMPLETE_TAIL, EXTEND_KEEP
-
-    given = {"i2v": range(1), "extend": range(EXTEND_KEEP), "t2v": range(0),
-             "complete": [*range(COMPLETE_HEAD), *range(num_frames - COMPLETE_TAIL, num_frames)]}[task]
-    return [t for t in range(num_frames) if t not in set(given)]
-
-
-def background_error(video: np.ndarray, clip, frames: list[int]) -> float:
-    """Mean over ``frames`` of the RGB distance (0–255 units) between the per-channel median of the generated
-    frame and of the clip's true background frame: 0 when a generated frame keeps the given background.
-    The median ignores the objects (a few percent of the pixels on the easy preset)."""
-    got = np.median(video[frames].reshape(len(frames), -1, 3).astype(np.float64), axis=1)  # [n, 3]
-    want = np.median(clip.background[frames].reshape(len(frames), -1, 3).astype(np.float64), axis=1)
-    return float(np.linalg.norm(got - want, axis=-1).mean())
 
 
 def scored(pipe, model: str, args, progress: Progress) -> dict[str, list[dict[str, float]]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -53,6 +54,17 @@ def test_generate_writes_playable_mp4_and_contact_sheet(model_dir, media, tmp_pa
     assert "latent 0" in out.with_suffix(".json").read_text()
 
 
+def test_generate_warm_start_is_recorded_and_changes_the_video(model_dir, media, tmp_path):
+    plain, warm = tmp_path / "plain.mp4", tmp_path / "warm.mp4"
+    args = ("--image", f"{media / 'red.png'}@0", "--frames", "13", "--seed", "1")
+    assert _generate(model_dir, plain, *args).exit_code == 0
+    result = _generate(model_dir, warm, *args, "--warm-start", "0.8")
+    assert result.exit_code == 0, result.output
+    assert json.loads(warm.with_suffix(".json").read_text())["warm_start"] == 0.8
+    assert json.loads(plain.with_suffix(".json").read_text())["warm_start"] is None
+    assert not np.array_equal(read_video(plain)[0][1:], read_video(warm)[0][1:])
+
+
 def test_generate_video_keep_ranges(model_dir, media, tmp_path):
     out = tmp_path / "complete.mp4"
     result = _generate(model_dir, out, "--video", str(media / "clip.mp4"), "--keep", "0,13-16", "--frames", "17")
@@ -87,6 +99,7 @@ def test_refuses_to_overwrite(model_dir, media, tmp_path):
         (["--video", "{media}/clip.mp4", "--keep", "0-40", "--frames", "17"], "outside 0-16"),
         (["--keep", "0-4"], "--keep needs --video"),
         (["--height", "20"], "height=20 must be a multiple of 8; use 16 or 24"),
+        (["--image", "{media}/red.png@0", "--warm-start", "0"], "--warm-start 0.0: must be in (0, 1]"),
     ],
 )
 def test_bad_input_one_line_exit_2(model_dir, media, tmp_path, args, message):

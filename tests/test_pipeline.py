@@ -154,3 +154,41 @@ def test_bfloat16_runs(tiny_packing_pipe):
     pipe = tiny_pipeline("packing").to(dtype=torch.bfloat16)
     out = pipe("a ball", conditions=C.i2v(_video(1)[0]), generator=torch.Generator().manual_seed(0), **KW)
     assert out.frames.shape == (1, N_FRAMES, SIZE, SIZE, 3) and np.isfinite(out.frames).all()
+
+
+def test_warm_start_one_is_the_plain_sampler(tiny_wan_pipe):
+    """m = 1 starts the free frames from pure noise on the free schedule: the same video, bit for bit."""
+    kw = dict(conditions=C.i2v(_video(1)[0]), output_type="latent", guidance_scale=2.0, **KW)
+    plain = tiny_wan_pipe("a ball", generator=torch.Generator().manual_seed(3), **kw).frames
+    warm = tiny_wan_pipe("a ball", generator=torch.Generator().manual_seed(3), warm_start=1.0, **kw)
+    assert torch.equal(warm.frames, plain)
+    assert [p.condition.label for p in warm.plans] == ["image", *["warm start"] * 4]
+
+
+def test_warm_start_starts_free_frames_from_the_noised_image(tiny_packing_pipe):
+    """The first model call sees free latents at σ = m = 0.6: (1 − m)·image + m·noise, told t = 600; the given
+    frame comes back exact and the free ones differ from the plain sampler's."""
+    image = _video(1, 4)[0]
+    seen = []
+    transformer = tiny_packing_pipe.transformer
+    original = transformer.forward
+    transformer.forward = lambda x, t, *a, **k: (seen.append((x.clone(), t.clone())), original(x, t, *a, **k))[1]
+    try:
+        out = tiny_packing_pipe("a ball", conditions=C.i2v(image), output_type="np", guidance_scale=1.0,
+                                generator=torch.Generator().manual_seed(0), warm_start=0.6, **KW)
+    finally:
+        transformer.forward = original
+    x, t = seen[0]
+    assert torch.allclose(t[0], torch.tensor([0.0, 600.0, 600.0, 600.0, 600.0]))
+    clean = tiny_packing_pipe.encode_frames(torch.from_numpy(np.repeat(image[None], N_FRAMES, 0)).float() / 255)
+    noise = torch.randn((1, *x.shape[1:]), generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(x[:, :, 1:].float(), 0.4 * clean[:, :, 1:] + 0.6 * noise[:, :, 1:], atol=1e-5, rtol=0)
+    assert np.abs(out.frames[0, 0] - image / 255.0).max() < 1e-6
+    plain = tiny_packing_pipe("a ball", conditions=C.i2v(image), output_type="np", guidance_scale=1.0,
+                              generator=torch.Generator().manual_seed(0), **KW).frames
+    assert np.abs(out.frames[0, 1:] - plain[0, 1:]).max() > 1e-3
+
+
+def test_warm_start_rejects_a_bad_strength(tiny_wan_pipe):
+    with pytest.raises(ValueError, match="warm start strength"):
+        tiny_wan_pipe("a ball", conditions=C.i2v(_video(1)[0]), warm_start=0.0, **KW)

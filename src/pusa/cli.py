@@ -107,6 +107,7 @@ def generate(
     video: Annotated[Optional[Path], typer.Option(help="Condition video (extend/complete/v2v).")] = None,
     keep: Annotated[Optional[str], typer.Option(help="Pixel frames of --video to keep, e.g. 0-12,77-80 (default: all).")] = None,
     noise: Annotated[float, typer.Option(help="Noise multiplier m in [0, 1] for --video frames.")] = 0.0,
+    warm_start: Annotated[Optional[float], typer.Option(help="Start the generated frames from the nearest given frame noised to σ = M in (0, 1] instead of from pure noise (e.g. 0.9; docs/results/warm_start.md).")] = None,
     frames: Annotated[Optional[int], typer.Option(help="Pixel frames, r·k+1 (model default if omitted).")] = None,
     height: Annotated[Optional[int], typer.Option(help="Height in pixels (model default if omitted).")] = None,
     width: Annotated[Optional[int], typer.Option(help="Width in pixels (model default if omitted).")] = None,
@@ -134,7 +135,8 @@ def generate(
         _fail(str(err).splitlines()[0] if str(err) else err.__class__.__name__)
 
 
-def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_prompt, image, video, keep, noise, frames, height, width,
+def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_prompt, image, video, keep, noise, warm_start,
+              frames, height, width,
               preset, steps, cfg, shift, boundary, offload, vae_tiling, sequence_parallel, seed, timestep_mode, dtype,
               device, out, overwrite, batch=None, out_dir=None) -> None:
     # 1. Parse: everything checkable without the model.
@@ -159,9 +161,11 @@ def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_pr
         raise UserError(f"--timestep-mode {timestep_mode!r}: use 'float' or 'reference'")
     if dtype not in ("float32", "bfloat16"):
         raise UserError(f"--dtype {dtype!r}: use float32 or bfloat16 (float16 is not supported on CPU)")
+    if warm_start is not None and not 0.0 < warm_start <= 1.0:
+        raise UserError(f"--warm-start {warm_start}: must be in (0, 1], the σ the generated frames start from (e.g. 0.9)")
     if batch is not None:
-        if image or video or sequence_parallel:
-            raise UserError("--batch takes its images from the jsonl; drop --image/--video/--sequence-parallel")
+        if image or video or sequence_parallel or warm_start is not None:
+            raise UserError("--batch takes its images from the jsonl; drop --image/--video/--sequence-parallel/--warm-start")
         from pusa.eval.batch import read_jobs
 
         jobs = read_jobs(batch)  # every line checked before any model is loaded
@@ -243,7 +247,7 @@ def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_pr
         result = pipe(prompt, negative_prompt=negative_prompt, conditions=conditions, num_frames=num_frames,
                       height=height, width=width, num_inference_steps=steps, guidance_scale=cfg, shift=shift,
                       generator=torch.Generator().manual_seed(seed), timestep_mode=timestep_mode,
-                      callback=lambda info: progress.update(task, completed=info["i"] + 1))
+                      warm_start=warm_start, callback=lambda info: progress.update(task, completed=info["i"] + 1))
     video_frames = result.frames[0]  # [T, H, W, 3]
     if not main_process:  # every rank computed the same video; rank 0 writes it
         return
@@ -255,7 +259,7 @@ def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_pr
                 **({"vta_lora_strength": vta_strength} if model is None else {}),
                 "frames": num_frames, "height": height, "width": width, "preset": preset, "steps": steps,
                 "cfg": cfg, "shift": shift, "boundary": pipe.config.boundary_ratio,
-                "timestep_mode": timestep_mode, "fps": pipe.config.fps,
+                "timestep_mode": timestep_mode, "warm_start": warm_start, "fps": pipe.config.fps,
                 "lora": [str(p) for p in lora or []], "lora_alpha": lora_alpha or [],
                 "lora_2": [str(p) for p in lora_2 or []], "lora_2_alpha": lora_2_alpha or [],
                 "conditions": [plan.describe(pipe.temporal_factor) for plan in plans], "argv": sys.argv[1:]}

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pusa.frames import latent_slots
+from pusa.frames import latent_slots, num_latent_frames, pixel_range
 
 
 def to_frames(data: Any) -> torch.Tensor:
@@ -160,6 +160,36 @@ def fit_frames(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
     x = frames[:, top:top + crop_h, left:left + crop_w].permute(0, 3, 1, 2)  # [T, 3, h, w]
     x = F.interpolate(x, size=(height, width), mode="bilinear", antialias=True, align_corners=False)
     return x.clamp(0, 1).permute(0, 2, 3, 1)
+
+
+def warm_start(conditions: Sequence[FrameCondition], num_frames: int, temporal_factor: int,
+               strength: float) -> list[FrameCondition]:
+    """The conditions plus a start for every free latent slot: its pixel frames hold the nearest given
+    pixel frame (ties: the earlier one), at noise multiplier m = ``strength``.
+
+    A free slot then starts from that frame noised to σ = m instead of from pure noise (σ = 1) and
+    follows m·σ_i, as SDEdit starts an edit from a noised image; the model still draws every free
+    frame. With no conditions (text-to-video) nothing changes. Frames of other sizes than the first
+    condition's are fitted to it (centre crop and resize), so one slot may draw on several conditions.
+    """
+    if not 0.0 < float(strength) <= 1.0:
+        raise ValueError(f"warm start strength must be in (0, 1] (the σ free frames start from), got {strength}")
+    plans = plan_conditions(conditions, num_frames, temporal_factor)
+    if not plans:
+        return list(conditions)
+    taken = {s for p in plans for s in p.slots}
+    height, width = plans[0].condition.frames.shape[1:3]
+    given = {p.condition.start + k: (p.index, k) for p in plans for k in range(p.condition.num_frames)}
+    fitted = [fit_frames(c.frames, height, width) for c in conditions]
+    out = list(conditions)
+    for slot in range(num_latent_frames(num_frames, temporal_factor)):
+        if slot in taken:
+            continue
+        pixels = pixel_range(slot, temporal_factor)
+        nearest = [min(given, key=lambda g: (abs(g - t), g)) for t in pixels]
+        frames = torch.stack([fitted[given[g][0]][given[g][1]] for g in nearest])
+        out.append(FrameCondition(frames, pixels.start, float(strength), "warm start"))
+    return out
 
 
 # --- task helpers -------------------------------------------------------------------------------

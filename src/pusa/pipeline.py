@@ -19,6 +19,7 @@ from diffusers.loaders import WanLoraLoaderMixin
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import get_module_execution_device
 
+from pusa import conditions as C
 from pusa.conditions import FrameCondition, SlotPlan, canvas, fit_frames, multipliers_from_plan, plan_conditions
 from pusa.flow import inference_sigmas
 import pusa.models  # noqa: F401  (diffusers resolves saved components only from imported modules)
@@ -237,14 +238,24 @@ class PusaPipeline(DiffusionPipeline, WanLoraLoaderMixin):
         timestep_mode: TimestepMode = "float",
         image_encoding: ImageEncoding = "hold",
         max_sequence_length: int | None = None,
+        warm_start: float | None = None,
         return_dict: bool = True,
     ) -> PusaPipelineOutput | tuple:
+        """Generate videos; see the module docstring for the steps.
+
+        ``warm_start`` = m starts every free latent frame from the nearest given frame noised to σ = m
+        (:func:`pusa.conditions.warm_start`) instead of from pure noise; None (the paper's sampler)
+        starts them from noise. It changes nothing without conditions.
+        """
         num_frames = num_frames or self.config.default_num_frames
         max_sequence_length = max_sequence_length or self.config.get("max_sequence_length", 512)
         height, width = height or self.config.default_height, width or self.config.default_width
         # 1. Check everything up front and say where each condition lands.
         plans = self.check_inputs(prompt, negative_prompt, conditions, num_frames, height, width,
                                   num_inference_steps, guidance_scale, shift)
+        if warm_start is not None:
+            plans = self.plan(C.warm_start(conditions, num_frames, self.temporal_factor, warm_start),
+                              num_frames)
         for p in plans:
             logger.info(p.describe(self.temporal_factor))
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)

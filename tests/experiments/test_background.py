@@ -1,8 +1,8 @@
-"""experiments/task_sampling.py's own pieces: which frames a task generates, and the background error."""
+"""experiments/common.py: which frames a task generates, and the background error of generated frames."""
 
 import numpy as np
 import pytest
-from task_sampling import background_error, free_frames
+from common import background_error, free_frames
 
 from pusa.mini.evaluate import heldout_clip
 
@@ -12,6 +12,8 @@ def test_free_frames_are_the_ones_the_task_does_not_give():
     assert free_frames("extend", 17) == list(range(9, 17))
     assert free_frames("complete", 17) == list(range(1, 13))
     assert free_frames("t2v", 17) == list(range(17))
+    assert free_frames("start_end", 17) == list(range(1, 16))
+    assert free_frames("keyframe@8", 17) == [*range(8), *range(9, 17)]
 
 
 @pytest.fixture(scope="module")
