@@ -150,3 +150,22 @@ def test_embedded_studio_runs_text_to_video_on_the_base_weights_like_the_cli(tmp
         vta = studio.pipe.transformer(x, t, text, return_dict=False)[0]
         base = studio.t2v_pipe.transformer(x, t, text, return_dict=False)[0]
     assert (vta - base).abs().max() > 1e-3
+
+
+def test_warm_start_reaches_the_command_and_the_video(media, tiny_packing_pipe, tmp_path):
+    """The slider's value goes into `--warm-start` and into the sampler; the contact sheet still frames only
+    the given frame; 0 means off and leaves the flag out."""
+    studio = Studio(tiny_packing_pipe, tmp_path / "out")
+    values = {**SETTINGS, **CASES["i2v"][0]}
+    uploads = {"i2v_image": str(media / "a.png")}
+    off = studio.prepare("i2v", {**values, "warm_start": 0.0}, uploads)
+    assert off.settings["warm_start"] is None and "--warm-start" not in off.command
+    job = studio.prepare("i2v", {**values, "warm_start": 0.85}, uploads)
+    assert parse_generate(job.command)["warm_start"] == 0.85
+    warm, plain = studio.run(job), studio.run(off)
+    assert [p.condition.label for p in warm.plans] == ["image", "warm start", "warm start"]
+    from pusa.io import read_video
+
+    assert not np.array_equal(read_video(warm.video)[0][1:], read_video(plain.video)[0][1:])
+    with pytest.raises(ValueError, match="warm start 1.5 must be in"):
+        studio.prepare("i2v", {**values, "warm_start": 1.5}, uploads)

@@ -26,8 +26,8 @@ from pusa.ui.uploads import MAX_VIDEO_BYTES, UploadError, check_image  # noqa: E
 
 logger = logging.getLogger(__name__)
 
-COMMON = ("prompt", "negative_prompt", "seed", "preset", "steps", "cfg", "shift", "lora_strength", "frames",
-          "height", "width")
+COMMON = ("prompt", "negative_prompt", "seed", "preset", "steps", "cfg", "shift", "warm_start", "lora_strength",
+          "frames", "height", "width")
 TABS = {  # tab id → (title, its own inputs)
     "t2v": ("Text → video", ()),
     "i2v": ("Image → video", ("i2v_image", "i2v_noise")),
@@ -113,6 +113,8 @@ def _controls(studio: Studio, c: dict) -> None:
     c["steps"] = gr.Slider(1, 50, value=preset["num_inference_steps"], step=1, label="steps")
     c["cfg"] = gr.Slider(0, 10, value=preset["guidance_scale"], step=0.5, label="CFG (1 = off)")
     c["shift"] = gr.Slider(0.5, 12, value=preset["shift"], step=0.5, label="shift")
+    c["warm_start"] = gr.Slider(0, 1, value=0.0, step=0.05,
+                                label="warm start σ (0 = off: generated frames start from pure noise)")
     c["lora_strength"] = gr.Slider(0, 2, value=1.0, step=0.05, interactive=studio.lora_name is not None,
                                    label=f"LoRA strength ({studio.lora.name if studio.lora else 'no --lora loaded'})")
     c["frames"] = gr.Slider(1, r * 2 * ((cfg.default_num_frames - 1) // r or 4) + 1, value=cfg.default_num_frames,
@@ -199,7 +201,8 @@ def build_app(studio: Studio) -> gr.Blocks:
         everything = [k for k in c if k != "random_seed"]
         preview = _preview_fn(studio, everything)
         for name in everything:
-            if name not in ("prompt", "negative_prompt", "seed", "steps", "cfg", "shift", "lora_strength", "preset"):
+            if name not in ("prompt", "negative_prompt", "seed", "steps", "cfg", "shift", "warm_start", "lora_strength",
+                            "preset"):
                 c[name].change(preview, [task_state, *[c[k] for k in everything]], timeline, api_visibility="private")
         task_state.change(preview, [task_state, *[c[k] for k in everything]], timeline, api_visibility="private")
         c["random_seed"].click(lambda: random.randrange(2**31), outputs=c["seed"], api_visibility="private")

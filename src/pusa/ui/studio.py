@@ -87,6 +87,10 @@ class Studio:
             out[name] = T.integer(values, name, name)
         for name in ("cfg", "shift", "lora_strength"):
             out[name] = float(values.get(name) if values.get(name) is not None else 1.0)
+        warm = float(values.get("warm_start") or 0.0)
+        if not 0 <= warm <= 1:
+            raise ValueError(f"warm start {warm:g} must be in [0, 1] (0 = off)")
+        out["warm_start"] = warm or None
         out["preset"] = str(values.get("preset") or "default")
         if out["preset"] not in PRESETS:
             raise ValueError(f"preset {out['preset']!r}: use one of {', '.join(PRESETS)}")
@@ -175,9 +179,10 @@ class Studio:
             result = pipe(s["prompt"], negative_prompt=s["negative_prompt"], conditions=job.conditions,
                                num_frames=s["frames"], height=s["height"], width=s["width"],
                                num_inference_steps=s["steps"], guidance_scale=s["cfg"], shift=s["shift"],
-                               generator=torch.Generator().manual_seed(s["seed"]), callback=callback)
+                               generator=torch.Generator().manual_seed(s["seed"]), warm_start=s["warm_start"],
+                               callback=callback)
         frames = result.frames[0]  # [T, H, W, 3]
-        conditioned = {p for plan in result.plans for p in range(plan.condition.start, plan.condition.end + 1)}
+        conditioned = {p for plan in job.plans for p in range(plan.condition.start, plan.condition.end + 1)}
         video = write_video(job.run_dir / "video.mp4", frames, fps=self.pipe.config.fps)
         sheet = write_contact_sheet(job.run_dir / "sheet.png", frames, highlight=conditioned)
         meta = {**s, "task": job.task, "command": job.command, "fps": self.pipe.config.fps,

@@ -173,4 +173,6 @@ def command(settings: Mapping[str, Any], cond: ConditionArgs, model: Path | None
     argv += ["--frames", str(settings["frames"]), "--height", str(settings["height"]),
              "--width", str(settings["width"]), "--preset", settings["preset"], "--steps", str(settings["steps"]),
              "--cfg", _num(settings["cfg"]), "--shift", _num(settings["shift"]), "--seed", str(settings["seed"])]
+    if settings.get("warm_start"):
+        argv += ["--warm-start", _num(settings["warm_start"])]
     return shlex.join(argv)
