@@ -26,8 +26,8 @@ from pusa.ui.uploads import MAX_VIDEO_BYTES, UploadError, check_image  # noqa: E
 
 logger = logging.getLogger(__name__)
 
-COMMON = ("prompt", "negative_prompt", "seed", "preset", "steps", "cfg", "shift", "warm_start", "lora_strength",
-          "frames", "height", "width")
+COMMON = ("prompt", "negative_prompt", "seed", "preset", "steps", "cfg", "shift", "lora_strength", "frames",
+          "height", "width", "warm_start")  # new controls go last, so API clients' argument order holds
 TABS = {  # tab id → (title, its own inputs)
     "t2v": ("Text → video", ()),
     "i2v": ("Image → video", ("i2v_image", "i2v_noise")),
