@@ -291,12 +291,12 @@ def test_fit_frames_centre_crop_without_resize():
 # --- warm start -----------------------------------------------------------------------------------
 
 
-def _image(value, size=8):
+def _flat(value, size=8):
     return np.full((size, size, 3), value, dtype=np.uint8)
 
 
-def test_warm_start_fills_every_free_slot_with_the_held_image():
-    image = _image(200)
+def test_warm_start_fills_every_free_slot_with_the_held_flat():
+    image = _flat(200)
     out = C.warm_start(C.i2v(image), num_frames=17, temporal_factor=4, strength=0.9)
     assert out[0] == C.i2v(image)[0]  # the user's conditions come first, unchanged
     added = out[1:]
@@ -309,7 +309,7 @@ def test_warm_start_fills_every_free_slot_with_the_held_image():
 
 def test_warm_start_takes_the_nearest_given_frame_earlier_on_ties():
     """start–end over 17 frames: pixels 1–8 are nearer frame 0 (8 is a tie: the earlier wins), 9–12 frame 16."""
-    out = C.warm_start(C.start_end(_image(10), _image(250), 17), 17, 4, 0.8)
+    out = C.warm_start(C.start_end(_flat(10), _flat(250), 17), 17, 4, 0.8)
     by_start = {c.start: c for c in out[2:]}
     assert sorted(by_start) == [1, 5, 9]  # slot 4 (pixels 13–16) holds the end image already
     assert torch.all(by_start[1].frames == 10 / 255) and torch.all(by_start[5].frames == 10 / 255)
@@ -319,7 +319,7 @@ def test_warm_start_takes_the_nearest_given_frame_earlier_on_ties():
 def test_warm_start_mixes_frames_inside_one_slot_and_fits_sizes():
     """Keyframes at pixels 0 and 6 (slot 2 covers 5–8): slot 1 (pixels 1–4) holds frame 0 for 1–3 and frame 6
     for pixel 4 (|4 − 6| < |4 − 0|); the 16-px keyframe is fitted to the first condition's 8 px."""
-    out = C.warm_start(C.keyframes({0: _image(0), 6: _image(255, size=16)}), 9, 4, 0.5)
+    out = C.warm_start(C.keyframes({0: _flat(0), 6: _flat(255, size=16)}), 9, 4, 0.5)
     slot1 = next(c for c in out if c.label == "warm start" and c.start == 1)
     assert slot1.frames.shape == (4, 8, 8, 3)
     assert [float(f.mean()) for f in slot1.frames] == [0.0, 0.0, 0.0, 1.0]
@@ -329,4 +329,4 @@ def test_warm_start_without_conditions_changes_nothing_and_rejects_bad_strength(
     assert C.warm_start([], 17, 4, 0.9) == []
     for bad in (0.0, -0.1, 1.5):
         with pytest.raises(ValueError, match=r"warm start strength must be in \(0, 1\]"):
-            C.warm_start(C.i2v(_image(1)), 17, 4, bad)
+            C.warm_start(C.i2v(_flat(1)), 17, 4, bad)
