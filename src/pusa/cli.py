@@ -107,7 +107,7 @@ def generate(
     video: Annotated[Optional[Path], typer.Option(help="Condition video (extend/complete/v2v).")] = None,
     keep: Annotated[Optional[str], typer.Option(help="Pixel frames of --video to keep, e.g. 0-12,77-80 (default: all).")] = None,
     noise: Annotated[float, typer.Option(help="Noise multiplier m in [0, 1] for --video frames.")] = 0.0,
-    warm_start: Annotated[Optional[float], typer.Option(help="Start the generated frames from the nearest given frame noised to σ = M in (0, 1] instead of from pure noise (e.g. 0.9; docs/results/warm_start.md).")] = None,
+    warm_start: Annotated[Optional[float], typer.Option(help="Start the generated frames from the nearest given frame noised to σ = M in (0, 1]; 1 = from pure noise, the paper's sampler (default: 0.9 on the embedded Pusa-mini, 1 otherwise; docs/results/warm_start.md).")] = None,
     frames: Annotated[Optional[int], typer.Option(help="Pixel frames, r·k+1 (model default if omitted).")] = None,
     height: Annotated[Optional[int], typer.Option(help="Height in pixels (model default if omitted).")] = None,
     width: Annotated[Optional[int], typer.Option(help="Width in pixels (model default if omitted).")] = None,
@@ -162,7 +162,7 @@ def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_pr
     if dtype not in ("float32", "bfloat16"):
         raise UserError(f"--dtype {dtype!r}: use float32 or bfloat16 (float16 is not supported on CPU)")
     if warm_start is not None and not 0.0 < warm_start <= 1.0:
-        raise UserError(f"--warm-start {warm_start}: must be in (0, 1], the σ the generated frames start from (e.g. 0.9)")
+        raise UserError(f"--warm-start {warm_start}: must be in (0, 1], the σ the generated frames start from (1 = off)")
     if batch is not None:
         if image or video or sequence_parallel or warm_start is not None:
             raise UserError("--batch takes its images from the jsonl; drop --image/--video/--sequence-parallel/--warm-start")
@@ -227,6 +227,13 @@ def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_pr
                           steps=steps, cfg=cfg, shift=shift, seed=seed if seed is not None else 0,
                           timestep_mode=timestep_mode)
     conditions = build_conditions(image or [], video, keep, noise, num_frames)
+    if warm_start is None and model is None and conditions:
+        from pusa.mini.shipped import WARM_START
+
+        warm_start = WARM_START
+        typer.echo(f"note: Pusa-mini starts the generated frames from the given ones at σ = {WARM_START:g} "
+                   "(--warm-start 1 turns this off; docs/results/warm_start.md)", err=True)
+    warm_start = None if warm_start == 1.0 else warm_start  # σ = 1 is exactly the plain sampler
     seed = seed if seed is not None else random.randrange(2**31)
     height, width = height or pipe.config.default_height, width or pipe.config.default_width
     for cond in conditions:

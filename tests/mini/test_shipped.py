@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from pusa.cli import app
 from pusa.io import read_video
 from pusa.mini import MINI
-from pusa.mini.shipped import EXAMPLE_IMAGE, LORA, shipped_files
+from pusa.mini.shipped import EXAMPLE_IMAGE, LORA, WARM_START, shipped_files
 
 runner = CliRunner()
 
@@ -61,7 +61,16 @@ def test_generate_without_model_uses_the_mini_and_notes_a_resized_image(tmp_path
     assert "wide.png is 200×120" in result.output and "64×64" in result.output
     frames, _ = read_video(out)
     assert frames.shape == (MINI.num_frames, MINI.height, MINI.width, 3)
-    assert json.loads(out.with_suffix(".json").read_text())["model"] == "pusa-mini (embedded)"
+    settings = json.loads(out.with_suffix(".json").read_text())
+    assert settings["model"] == "pusa-mini (embedded)"
+    # conditioned tasks on the mini warm-start by default, say so, and record it; --warm-start 1 is the plain sampler
+    assert settings["warm_start"] == WARM_START and f"σ = {WARM_START:g}" in result.output
+    off = tmp_path / "off.mp4"
+    result = runner.invoke(app, ["generate", "--prompt", "a red square moves left", "--image", f"{tmp_path / 'wide.png'}@0",
+                                 "--steps", "2", "--seed", "1", "--warm-start", "1", "--out", str(off)])
+    assert result.exit_code == 0 and "--warm-start 1 turns" not in result.output
+    assert json.loads(off.with_suffix(".json").read_text())["warm_start"] is None
+    assert not np.array_equal(read_video(off)[0][1:], frames[1:])
 
 
 def test_bfloat16_mini_keeps_time_embedding_and_norms_in_float32_and_stays_close(mini):
@@ -98,7 +107,8 @@ def test_text_to_video_on_the_embedded_mini_runs_the_base_and_says_so(tmp_path):
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "base weights (VTA LoRA off)" in result.output
-    assert json.loads(out.with_suffix(".json").read_text())["vta_lora_strength"] == 0.0
+    t2v_settings = json.loads(out.with_suffix(".json").read_text())
+    assert t2v_settings["vta_lora_strength"] == 0.0 and t2v_settings["warm_start"] is None  # nothing to start from
     img = tmp_path / "f.png"
     Image.open(EXAMPLE_IMAGE).save(img)
     out2 = tmp_path / "i2v.mp4"

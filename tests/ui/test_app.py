@@ -20,7 +20,7 @@ gradio_client = pytest.importorskip("gradio_client", reason="the web app tests n
 from gradio_client import Client, handle_file  # noqa: E402
 
 # shared controls, in pusa.ui.app.COMMON order: prompt, negative, seed, preset, steps, cfg, shift, lora, frames, h, w
-COMMON = ["a red ball moves left", "", 11, "default", 2, 1.0, 5.0, 1.0, 9, 32, 32, 0.9]  # ..., warm start 0.9
+COMMON = ["a red ball moves left", "", 11, "default", 2, 1.0, 5.0, 1.0, 9, 32, 32, 0.9]  # …, warm start σ 0.9
 
 
 def _free_port() -> int:

@@ -153,19 +153,21 @@ def test_embedded_studio_runs_text_to_video_on_the_base_weights_like_the_cli(tmp
 
 
 def test_warm_start_reaches_the_command_and_the_video(media, tiny_packing_pipe, tmp_path):
-    """The slider's value goes into `--warm-start` and into the sampler; the contact sheet still frames only
-    the given frame; 0 means off and leaves the flag out."""
+    """The slider's value goes into `--warm-start` (always spelt out: the embedded model's default is not 1) and
+    into the sampler; the contact sheet still frames only the given frame; 1 is the plain sampler."""
     studio = Studio(tiny_packing_pipe, tmp_path / "out")
     values = {**SETTINGS, **CASES["i2v"][0]}
     uploads = {"i2v_image": str(media / "a.png")}
-    off = studio.prepare("i2v", {**values, "warm_start": 0.0}, uploads)
-    assert off.settings["warm_start"] is None and "--warm-start" not in off.command
+    off = studio.prepare("i2v", {**values, "warm_start": 1.0}, uploads)
+    assert parse_generate(off.command)["warm_start"] == 1.0
     job = studio.prepare("i2v", {**values, "warm_start": 0.85}, uploads)
     assert parse_generate(job.command)["warm_start"] == 0.85
     warm, plain = studio.run(job), studio.run(off)
     assert [p.condition.label for p in warm.plans] == ["image", "warm start", "warm start"]
+    assert [p.condition.label for p in plain.plans] == ["image"]
     from pusa.io import read_video
 
     assert not np.array_equal(read_video(warm.video)[0][1:], read_video(plain.video)[0][1:])
-    with pytest.raises(ValueError, match="warm start 1.5 must be in"):
-        studio.prepare("i2v", {**values, "warm_start": 1.5}, uploads)
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match=f"warm start {bad:g} must be in"):
+            studio.prepare("i2v", {**values, "warm_start": bad}, uploads)

@@ -113,8 +113,8 @@ def _controls(studio: Studio, c: dict) -> None:
     c["steps"] = gr.Slider(1, 50, value=preset["num_inference_steps"], step=1, label="steps")
     c["cfg"] = gr.Slider(0, 10, value=preset["guidance_scale"], step=0.5, label="CFG (1 = off)")
     c["shift"] = gr.Slider(0.5, 12, value=preset["shift"], step=0.5, label="shift")
-    c["warm_start"] = gr.Slider(0, 1, value=0.0, step=0.05,
-                                label="warm start σ (0 = off: generated frames start from pure noise)")
+    c["warm_start"] = gr.Slider(0.05, 1, value=studio.warm_start, step=0.05,
+                                label="warm start σ: generated frames start from the given ones (1 = off, pure noise)")
     c["lora_strength"] = gr.Slider(0, 2, value=1.0, step=0.05, interactive=studio.lora_name is not None,
                                    label=f"LoRA strength ({studio.lora.name if studio.lora else 'no --lora loaded'})")
     c["frames"] = gr.Slider(1, r * 2 * ((cfg.default_num_frames - 1) // r or 4) + 1, value=cfg.default_num_frames,
@@ -261,8 +261,11 @@ def _default_pipeline(fuse: bool = True, lora_strength: float = 1.0, text=None):
 
 def load_studio(model: Path | None, lora: Path | None, out_dir: Path) -> Studio:
     """A Studio over ``--model`` (any folder ``pusa.loading`` reads) or the embedded mini model."""
-    t2v_pipe = None
+    t2v_pipe, warm_start = None, 1.0
     if model is None:
+        from pusa.mini.shipped import WARM_START
+
+        warm_start = WARM_START
         pipe = _default_pipeline(fuse=lora is None)
         if lora is None:  # plain T2V runs the base weights, as `pusa generate` does (docs/results/non_destructive.md)
             t2v_pipe = _default_pipeline(lora_strength=0.0, text=(pipe.tokenizer, pipe.text_encoder))
@@ -274,7 +277,7 @@ def load_studio(model: Path | None, lora: Path | None, out_dir: Path) -> Studio:
         pipe, _ = load_pipeline(model, dtype=torch.float32, device="cuda" if torch.cuda.is_available() else "cpu")
     pipe.set_progress_bar_config(disable=True)
     return Studio(pipe, out_dir, model=Path(model).resolve() if model else None,
-                  lora=Path(lora).resolve() if lora else None, t2v_pipe=t2v_pipe)
+                  lora=Path(lora).resolve() if lora else None, t2v_pipe=t2v_pipe, warm_start=warm_start)
 
 
 def launch(studio: Studio, host: str = "127.0.0.1", port: int | None = None, block: bool = True) -> gr.Blocks:

@@ -57,9 +57,11 @@ def _video_length(path: str, mtime: float) -> int:
 
 class Studio:
     def __init__(self, pipe, out_dir: str | Path, model: Path | None = None, lora: Path | None = None,
-                 t2v_pipe=None) -> None:
+                 t2v_pipe=None, warm_start: float = 1.0) -> None:
         """``t2v_pipe`` (optional) runs the text-to-video tab instead of ``pipe``: the embedded Pusa-mini's
-        base weights, as ``pusa generate`` uses them for T2V, so the shown command gives the same video."""
+        base weights, as ``pusa generate`` uses them for T2V, so the shown command gives the same video.
+        ``warm_start`` is the slider's starting value (1 = off; the embedded Pusa-mini's default otherwise)."""
+        self.warm_start = warm_start
         self.pipe, self.model, self.lora, self.t2v_pipe = pipe, model, lora, t2v_pipe
         self.out_dir = Path(out_dir).resolve()
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -87,10 +89,9 @@ class Studio:
             out[name] = T.integer(values, name, name)
         for name in ("cfg", "shift", "lora_strength"):
             out[name] = float(values.get(name) if values.get(name) is not None else 1.0)
-        warm = float(values.get("warm_start") or 0.0)
-        if not 0 <= warm <= 1:
-            raise ValueError(f"warm start {warm:g} must be in [0, 1] (0 = off)")
-        out["warm_start"] = warm or None
+        out["warm_start"] = float(values.get("warm_start") if values.get("warm_start") is not None else 1.0)
+        if not 0 < out["warm_start"] <= 1:
+            raise ValueError(f"warm start {out['warm_start']:g} must be in (0, 1] (1 = off)")
         out["preset"] = str(values.get("preset") or "default")
         if out["preset"] not in PRESETS:
             raise ValueError(f"preset {out['preset']!r}: use one of {', '.join(PRESETS)}")
@@ -179,7 +180,7 @@ class Studio:
             result = pipe(s["prompt"], negative_prompt=s["negative_prompt"], conditions=job.conditions,
                                num_frames=s["frames"], height=s["height"], width=s["width"],
                                num_inference_steps=s["steps"], guidance_scale=s["cfg"], shift=s["shift"],
-                               generator=torch.Generator().manual_seed(s["seed"]), warm_start=s["warm_start"],
+                               generator=torch.Generator().manual_seed(s["seed"]), warm_start=s["warm_start"] if s["warm_start"] < 1 else None,
                                callback=callback)
         frames = result.frames[0]  # [T, H, W, 3]
         conditioned = {p for plan in job.plans for p in range(plan.condition.start, plan.condition.end + 1)}

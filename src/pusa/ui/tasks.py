@@ -173,6 +173,6 @@ def command(settings: Mapping[str, Any], cond: ConditionArgs, model: Path | None
     argv += ["--frames", str(settings["frames"]), "--height", str(settings["height"]),
              "--width", str(settings["width"]), "--preset", settings["preset"], "--steps", str(settings["steps"]),
              "--cfg", _num(settings["cfg"]), "--shift", _num(settings["shift"]), "--seed", str(settings["seed"])]
-    if settings.get("warm_start"):
+    if settings.get("warm_start") is not None:  # always explicit: the embedded model's default is not 1
         argv += ["--warm-start", _num(settings["warm_start"])]
     return shlex.join(argv)
