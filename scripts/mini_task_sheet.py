@@ -1,9 +1,11 @@
 """Contact sheet of every task on the embedded Pusa-mini (docs/mini_tasks.png).
 
 For each task, two rows of every other frame (0, 2, …, 16) from a held-out clip: the clip itself and the
-model's video from that task's conditions (given frames framed in yellow, as `pusa generate` does).
+model's video from that task's conditions (given frames framed in yellow, as `pusa generate` does), made as
+`pusa generate` makes it: text-to-video on the base weights, every conditioned task with the VTA LoRA and
+the mini's warm start (``--warm-start 1`` shows the plain sampler instead).
 
-    python scripts/mini_task_sheet.py [--clip 3] [--out docs/mini_tasks.png]
+    python scripts/mini_task_sheet.py [--clip 3] [--warm-start 0.9] [--out docs/mini_tasks.png]
 """
 
 import argparse
@@ -25,17 +27,23 @@ def conditioned_frames(conds) -> set[int]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--clip", type=int, default=3)
+    p.add_argument("--warm-start", type=float, default=None, help="σ the generated frames start from (default: the mini's)")
     p.add_argument("--out", type=Path, default=Path("docs/mini_tasks.png"))
     a = p.parse_args()
     from pusa.mini import default_pipeline
+    from pusa.mini.shipped import WARM_START
 
     pipe = default_pipeline()
+    base = default_pipeline(lora_strength=0.0, text=(pipe.tokenizer, pipe.text_encoder))
+    warm = WARM_START if a.warm_start is None else a.warm_start
+    options = {} if warm == 1.0 else {"warm_start": warm}
     clip = heldout_clip(a.clip)
     keep = list(range(0, len(clip.frames), 2))
     label_w, blocks = 110, []
     for task in TASKS:
         conds = task_conditions(task, clip)
-        video = generate(pipe, task, clip, seed=a.clip)
+        video = generate(base, task, clip, seed=a.clip) if task == "t2v" else \
+            generate(pipe, task, clip, seed=a.clip, **options)
         truth = clip.frames.copy()
         if task == "transition":  # what the model was given: A's end, then B's start
             b = partner_clip(clip).frames
@@ -54,7 +62,7 @@ def main() -> None:
     sheet = sheet.resize((sheet.width * 2, sheet.height * 2), Image.NEAREST)
     with atomic_path(a.out, overwrite=True) as tmp:
         sheet.save(tmp, format="PNG")
-    print(f"{a.out}  (clip {a.clip}: {clip.caption})")
+    print(f"{a.out}  (clip {a.clip}: {clip.caption}; warm start {warm:g})")
 
 
 if __name__ == "__main__":
