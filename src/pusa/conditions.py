@@ -164,13 +164,14 @@ def fit_frames(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 def warm_start(conditions: Sequence[FrameCondition], num_frames: int, temporal_factor: int,
                strength: float) -> list[FrameCondition]:
-    """The conditions plus a start for every free latent slot: its pixel frames hold the nearest given
+    """The conditions plus a start for the free latent slots: each free pixel frame holds the nearest given
     pixel frame (ties: the earlier one), at noise multiplier m = ``strength``.
 
-    A free slot then starts from that frame noised to σ = m instead of from pure noise (σ = 1) and
-    follows m·σ_i, as SDEdit starts an edit from a noised image; the model still draws every free
-    frame. With no conditions (text-to-video) nothing changes. Frames of other sizes than the first
-    condition's are fitted to it (centre crop and resize), so one slot may draw on several conditions.
+    Free slots then start from those frames noised to σ = m instead of from pure noise (σ = 1) and
+    follow m·σ_i, as SDEdit starts an edit from a noised image; the model still draws every free
+    frame. One condition covers each run of consecutive free slots, so a causal autoencoder encodes
+    a run once. With no conditions (text-to-video) nothing changes. Frames of other sizes than the
+    first condition's are fitted to it (centre crop and resize).
     """
     if not 0.0 < float(strength) <= 1.0:
         raise ValueError(f"warm start strength must be in (0, 1] (the σ free frames start from), got {strength}")
@@ -181,11 +182,16 @@ def warm_start(conditions: Sequence[FrameCondition], num_frames: int, temporal_f
     height, width = plans[0].condition.frames.shape[1:3]
     given = {p.condition.start + k: (p.index, k) for p in plans for k in range(p.condition.num_frames)}
     fitted = [fit_frames(c.frames, height, width) for c in conditions]
-    out = list(conditions)
+    runs: list[list[int]] = []  # consecutive free slots
     for slot in range(num_latent_frames(num_frames, temporal_factor)):
-        if slot in taken:
-            continue
-        pixels = pixel_range(slot, temporal_factor)
+        if slot not in taken:
+            if runs and runs[-1][-1] == slot - 1:
+                runs[-1].append(slot)
+            else:
+                runs.append([slot])
+    out = list(conditions)
+    for run in runs:
+        pixels = range(pixel_range(run[0], temporal_factor).start, pixel_range(run[-1], temporal_factor).stop)
         nearest = [min(given, key=lambda g: (abs(g - t), g)) for t in pixels]
         frames = torch.stack([fitted[given[g][0]][given[g][1]] for g in nearest])
         out.append(FrameCondition(frames, pixels.start, float(strength), "warm start"))
