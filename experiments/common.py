@@ -347,28 +347,6 @@ def run_cells(pipe, cells: Sequence[Cell], n: int, guidance: float = 3.0, cache:
     return rows
 
 
-def free_frames(task: str, num_frames: int) -> list[int]:
-    """The pixel frames ``task`` generates (the rest are given)."""
-    from pusa.mini.evaluate import COMPLETE_HEAD, COMPLETE_TAIL, EXTEND_KEEP
-
-    from pusa.mini.evaluate import keyframe_at
-
-    k = keyframe_at(task)
-    given = [k] if k is not None else {
-        "i2v": range(1), "extend": range(EXTEND_KEEP), "t2v": range(0), "start_end": [0, num_frames - 1],
-        "complete": [*range(COMPLETE_HEAD), *range(num_frames - COMPLETE_TAIL, num_frames)]}[task]
-    return [t for t in range(num_frames) if t not in set(given)]
-
-
-def background_error(video: np.ndarray, clip, frames: list[int]) -> float:
-    """Mean over ``frames`` of the RGB distance (0–255 units) between the per-channel median of the generated
-    frame and of the clip's true background frame: 0 when a generated frame keeps the given background.
-    The median ignores the objects (a few percent of the pixels on the easy preset)."""
-    got = np.median(video[frames].reshape(len(frames), -1, 3).astype(np.float64), axis=1)  # [n, 3]
-    want = np.median(clip.background[frames].reshape(len(frames), -1, 3).astype(np.float64), axis=1)
-    return float(np.linalg.norm(got - want, axis=-1).mean())
-
-
 def torch_dtype(name: str):
     import torch
 

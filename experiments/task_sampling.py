@@ -26,10 +26,8 @@ from pathlib import Path
 from common import (
     Cell,
     Progress,
-    background_error,
     check_args,
     command,
-    free_frames,
     load_pipeline,
     paired_differences,
     parser,
@@ -51,14 +49,9 @@ PAIRED = ("caption", "caption_colour", "caption_direction", "trajectory_px", "su
 
 
 def scored(pipe, model: str, args, progress: Progress) -> dict[str, list[dict[str, float]]]:
-    """Rows "MODEL: TASK" → per-clip metrics; conditioned tasks also get ``background_err``."""
-    rows = {}
-    for task in TASKS:
-        extra = None if task == "t2v" else (
-            lambda video, clip, task=task: {"background_err": background_error(video, clip, free_frames(task, len(video)))})
-        rows |= run_cells(pipe, [Cell(f"{model}: {task}", task, args.steps)], args.n, args.cfg, args.cache,
-                          extra=extra, progress=progress)
-    return rows
+    """Rows "MODEL: TASK" → per-clip metrics (``pusa.mini.evaluate.score``, background_err included)."""
+    cells = [Cell(f"{model}: {task}", task, args.steps) for task in TASKS]
+    return run_cells(pipe, cells, args.n, args.cfg, args.cache, progress=progress)
 
 
 def main(argv: list[str] | None = None) -> None:

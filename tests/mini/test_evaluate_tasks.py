@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 
 from pusa.frames import latent_slots
-from pusa.mini.evaluate import TASKS, heldout_clip, keyframe_at, partner_clip, score, task_conditions, task_prompt
+from pusa.mini.evaluate import (
+    TASKS,
+    generated_frames,
+    heldout_clip,
+    keyframe_at,
+    partner_clip,
+    score,
+    task_conditions,
+    task_prompt,
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +66,19 @@ def test_the_true_clip_scores_perfectly_on_keyframes_and_completion(clip):
     assert kf["trajectory_px"] < 0.5
     done = score("complete", clip.frames, clip)
     assert done["psnr_given"] == 100.0 and done["middle_px"] == 0.0 and done["subject_consistency"] > 0.9
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_generated_frames_are_the_ones_the_task_does_not_give(clip, task):
+    """The frames a task scores as generated are exactly those no condition covers (a keyframe task gives one)."""
+    given = {p for c in task_conditions(task, clip) for p in range(c.start, c.start + c.num_frames)}
+    assert generated_frames(task, 17) == [t for t in range(17) if t not in given]
+
+
+def test_background_err_is_zero_on_the_truth_and_absent_where_it_cannot_apply(clip):
+    for task in ("i2v", "start_end", "extend", "keyframe@8", "complete"):
+        assert score(task, clip.frames, clip)["background_err"] < 1.0
+    assert "background_err" not in score("t2v", clip.frames, clip)
+    assert "background_err" not in score("transition", clip.frames, clip)
+    dimmed = (clip.frames * 0.5).astype(np.uint8)
+    assert score("i2v", dimmed, clip)["background_err"] > 5.0

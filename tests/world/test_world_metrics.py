@@ -46,6 +46,29 @@ def test_fidelity(clips):
         assert (_values(clips, _fidelity, breakage, **extension) < 40).all()  # measured ≤ 31.2 dB
 
 
+# ---- background error -------------------------------------------------------------------------------
+
+def test_background_error(clips):
+    truth = np.array([M.background_error(c.frames, c.background).value for c in clips])
+    assert (truth < 1.0).all()  # the objects do not move the median: measured 0 on these seeds
+    # a uniform RGB offset of (30, 20, 0) on every pixel moves each frame's median by that much (36.1 units;
+    # the backgrounds are dark, so nothing clips at 255)
+    shifted = [(c.frames.astype(int) + [30, 20, 0]).astype(np.uint8) for c in clips]
+    err = np.array([M.background_error(f, c.background, range(1, 17)).value for f, c in zip(shifted, clips)])
+    assert np.all(np.abs(err - np.hypot(30, 20)) < 1.0), err
+    # frozen frames and a drifting object colour keep the background (measured ≤ 0.8); darkening every other
+    # frame by 35% does not (measured 3.9–12.4: the darkest background moves least)
+    assert all(M.background_error(corrupt.frozen(c.frames), c.background).value < 1.0 for c in clips)
+    assert all(M.background_error(corrupt.colour_drift(c), c.background).value < 1.0 for c in clips)
+    assert all(M.background_error(corrupt.flicker(c.frames), c.background).value > 3.0 for c in clips)
+    score = M.background_error(clips[0].frames, clips[0].background, [0, 5])
+    assert not score.higher_is_better and score.per_frame.shape == (2,)
+    with pytest.raises(ValueError, match="indices is empty"):
+        M.background_error(clips[0].frames, clips[0].background, [])
+    with pytest.raises(ValueError, match="expected the frames' shape"):
+        M.background_error(clips[0].frames, clips[0].background[:3])
+
+
 # ---- subject consistency ----------------------------------------------------------------------------
 
 def _subject(frames, c):

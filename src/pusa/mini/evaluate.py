@@ -13,11 +13,15 @@ against that clip's truth:
 | complete  | frames 0 and 13–16, clean     | PSNR at the given frames, object distance (px) in frames 1–12 |
 | transition | A's frames 12–16 at 0–4, B's frames 0–3 at 13–16 | PSNR at the given frames, seam continuity after A (px), flicker |
 
+Every task with given frames except transition is also scored with ``background_err``: how far the
+generated frames' background colour is from the clip's (RGB distance of the median colours, 0–255;
+``pusa.world.metrics.background_error``).
+
 Transition's clip B is a second clip drawn from A's seed (``partner_clip``) and its prompt is B's
 caption: the video must end in B's scene. Object distances compare tracked centroids in the generated
 and the clip's frames.
 
-    python -m pusa.mini.evaluate [MODEL_DIR] [--n 16] [--tasks t2v,i2v] [--lora-strength 1.0] [--json OUT]
+    python -m pusa.mini.evaluate [MODEL_DIR] [--n 16] [--tasks t2v,i2v] [--lora-strength 1.0] [--warm-start M] [--json OUT]
 
 Without MODEL_DIR the embedded model is scored.
 """
@@ -89,6 +93,16 @@ def task_conditions(task: str, clip, noise: float = 0.0) -> list:
     raise ValueError(f"unknown task {task!r}; expected one of {TASKS} (keyframe@K for any pixel frame K)")
 
 
+def generated_frames(task: str, num_frames: int) -> list[int]:
+    """The pixel frames ``task`` generates (every frame but the given ones; a keyframe task gives frame K)."""
+    k = keyframe_at(task)
+    given = [k] if k is not None else {
+        "t2v": [], "i2v": [0], "start_end": [0, num_frames - 1], "extend": range(EXTEND_KEEP),
+        "complete": [*range(COMPLETE_HEAD), *range(num_frames - COMPLETE_TAIL, num_frames)],
+        "transition": [*range(TRANSITION_TAIL), *range(num_frames - TRANSITION_HEAD, num_frames)]}[task]
+    return [t for t in range(num_frames) if t not in set(given)]
+
+
 def task_prompt(task: str, clip) -> str:
     """The prompt of ``task``: the clip's caption, or clip B's for a transition (where the video must end)."""
     return partner_clip(clip).caption if task == "transition" else clip.caption
@@ -111,6 +125,7 @@ def object_distance(video: np.ndarray, clip, frames) -> float:
 def score(task: str, video: np.ndarray, clip) -> dict[str, float]:
     """Ground-truth metrics of one generated video (uint8 [T, H, W, 3]) for ``task`` on ``clip``."""
     from pusa.world.metrics import (
+        background_error,
         caption_adherence,
         conditioning_fidelity,
         psnr,
@@ -156,6 +171,8 @@ def score(task: str, video: np.ndarray, clip) -> dict[str, float]:
                                      b.background[[max(0, t - n + TRANSITION_HEAD) for t in range(n // 2, n)]]])
         row["seam_px"] = seam_continuity(video, TRANSITION_TAIL, clip.scene, background).value
         row["flicker"] = temporal_flicker(video).value
+    if task not in ("t2v", "transition"):  # a transition's background changes from A's to B's on purpose
+        row["background_err"] = background_error(video, clip.background, generated_frames(task, len(video))).value
     return {k: float(v) for k, v in row.items()}
 
 
@@ -170,13 +187,14 @@ def generate(pipe, task: str, clip, seed: int, steps: int = 10, guidance: float 
 
 
 def evaluate_rows(pipe, n: int = 16, steps: int = 10, guidance: float = 3.0, preset: str = "easy",
-                  tasks=("t2v", "i2v"), start: int = 0) -> dict[str, list[dict[str, float]]]:
-    """Per-clip metric rows for clips start … start+n−1 (seed = clip index)."""
+                  tasks=("t2v", "i2v"), start: int = 0, **options) -> dict[str, list[dict[str, float]]]:
+    """Per-clip metric rows for clips start … start+n−1 (seed = clip index); ``options`` go to the pipeline
+    (e.g. ``warm_start=0.9``)."""
     rows: dict[str, list[dict[str, float]]] = {t: [] for t in tasks}
     for i in range(start, start + n):
         clip = heldout_clip(i, preset, pipe.config.default_num_frames, pipe.config.default_height)
         for task in tasks:
-            rows[task].append(score(task, generate(pipe, task, clip, i, steps, guidance), clip))
+            rows[task].append(score(task, generate(pipe, task, clip, i, steps, guidance, **options), clip))
     return rows
 
 
@@ -197,6 +215,7 @@ def main() -> None:
                    help="comma-separated tasks of the table above (keyframe@K for any pixel frame K)")
     p.add_argument("--lora", action="append", default=[])
     p.add_argument("--lora-strength", type=float, default=1.0, help="strength of the embedded model's VTA LoRA")
+    p.add_argument("--warm-start", type=float, help="σ the generated frames start from (default: off, pure noise)")
     p.add_argument("--json", help="write the per-clip rows and means here")
     args = p.parse_args()
     tasks = tuple(t for t in args.tasks.split(",") if t)
@@ -215,7 +234,8 @@ def main() -> None:
 
         load_loras(pipe, args.lora, [1.0])
     t0 = time.time()
-    rows = evaluate_rows(pipe, args.n, args.steps, args.cfg, tasks=tasks)
+    options = {} if args.warm_start is None else {"warm_start": args.warm_start}
+    rows = evaluate_rows(pipe, args.n, args.steps, args.cfg, tasks=tasks, **options)
     means = {t: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]} for t, rs in rows.items()}
     for task, row in means.items():
         print(task, " ".join(f"{k}={v:.3f}" for k, v in row.items()))

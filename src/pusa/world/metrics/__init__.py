@@ -3,6 +3,7 @@
 | metric                 | value                                  | better |
 |------------------------|----------------------------------------|--------|
 | conditioning_fidelity  | mean PSNR (dB) at the conditioned frames | higher |
+| background_error       | RGB distance from the known background  | lower  |
 | subject_consistency    | colour · size · shape agreement, 0–1    | higher |
 | trajectory_error       | px from the restarted simulator         | lower  |
 | start_end_adherence    | px from the start/end objects           | lower  |
@@ -16,7 +17,7 @@
 background (Clip.background) or None for a temporal-median estimate.
 """
 
-from pusa.world.metrics.frames import conditioning_fidelity, start_end_adherence, temporal_flicker
+from pusa.world.metrics.frames import background_error, conditioning_fidelity, start_end_adherence, temporal_flicker
 from pusa.world.metrics.motion import (
     dynamic_degree,
     estimate_states,
@@ -28,7 +29,7 @@ from pusa.world.metrics.score import PSNR_CAP, Score, psnr
 from pusa.world.metrics.subject import caption_adherence, subject_consistency
 
 __all__ = [
-    "PSNR_CAP", "Score", "caption_adherence", "conditioning_fidelity", "dynamic_degree", "estimate_states",
-    "motion_smoothness", "psnr", "seam_continuity", "start_end_adherence", "subject_consistency",
+    "PSNR_CAP", "Score", "background_error", "caption_adherence", "conditioning_fidelity", "dynamic_degree",
+    "estimate_states", "motion_smoothness", "psnr", "seam_continuity", "start_end_adherence", "subject_consistency",
     "temporal_flicker", "trajectory_error",
 ]

@@ -1,4 +1,4 @@
-"""Pixel-level metrics: conditioning-frame fidelity, start–end adherence, temporal flicker."""
+"""Pixel-level metrics: conditioning-frame fidelity, background fidelity, start–end adherence, temporal flicker."""
 
 from __future__ import annotations
 
@@ -26,6 +26,25 @@ def conditioning_fidelity(frames: np.ndarray, targets: Mapping[int, np.ndarray])
     values = np.array([psnr(frames[i], targets[i]) for i in idx])
     pooled = psnr(np.stack([frames[i] for i in idx]), np.stack([np.asarray(targets[i]) for i in idx]))
     return Score(pooled, values, {"min": float(values.min())})
+
+
+def background_error(frames: np.ndarray, background: np.ndarray, indices: Sequence[int] | None = None) -> Score:
+    """How far the frames' background colour is from the known background (RGB distance, 0–255 units).
+
+    Per frame t: ‖median_px(frames[t]) − median_px(background[t])‖, the median taken per channel over all
+    pixels, so the objects (a few percent of the pixels) do not move it. value: the mean over ``indices``
+    (default: every frame). Lower is better; 0 when a generated frame keeps the scene's background.
+    """
+    frames = check_frames(frames)
+    background = np.asarray(background, dtype=np.float64)
+    if background.shape != frames.shape:
+        raise ValueError(f"background of shape {background.shape}: expected the frames' shape {frames.shape}")
+    idx = list(range(len(frames))) if indices is None else list(indices)
+    if not idx:
+        raise ValueError("indices is empty: name the frames to score")
+    med = lambda x: np.median(x.reshape(len(idx), -1, 3).astype(np.float64), axis=1)  # noqa: E731  [n, 3]
+    per_frame = np.linalg.norm(med(frames[idx]) - med(background[idx]), axis=-1)
+    return Score(float(per_frame.mean()), per_frame, higher_is_better=False)
 
 
 def start_end_adherence(frames: np.ndarray, start: np.ndarray, end: np.ndarray, colours: Sequence,
