@@ -76,7 +76,7 @@ def test_markdown_names_the_weights():
     assert "weights: transformer " in text and "VTA LoRA " in text
 
 
-SCRIPTS = ["zero_shot", "non_destructive", "steps", "keyframe_encoding", "cond_noise", "precision"]
+SCRIPTS = ["zero_shot", "non_destructive", "steps", "keyframe_encoding", "cond_noise", "precision", "warm_start"]
 
 
 @pytest.mark.slow
