@@ -69,7 +69,7 @@ def test_claim_scripts_run_on_trained_variants(module, work, tmp_path):
     if module is ablations:
         assert "p_async 1 (r16)" in text and "full fine-tune (p 1)" in text and "Not trained yet" in text
     elif module is task_sampling:
-        assert "| p_async 1: i2v |" in text and "| p_async 1: t2v |" in text and "Not trained yet" in text
+        assert "| p_async 1: i2v |" in text and "| p_async 1: extend |" in text and "Not trained yet" in text
     else:
         assert "I2V baseline" in text and "6 × 2" in text
 
