@@ -29,9 +29,12 @@ $R --name p1-r64 --p-async 1 --rank 64 --lr 1e-3
 $R --name p0.5-r16 --p-async 0.5 --rank 16 --lr 1e-3
 $R --name p1-full --p-async 1 --adapter full --lr 1e-4
 $R --name p0.2-r16 --p-async 0.2 --rank 16 --lr 1e-3
-# pusa's option (experiments/task_sampling.py): half the samples are conditioning tasks, the rest PTSS
+# experiments/task_sampling.py: pusa's p_cond option (a share of samples drawn as conditioning tasks), and σ at
+# the sampler's shift 5 instead of 1 (the later --shift wins)
 $R --name c0.5-p1-r16 --p-async 1 --p-cond 0.5 --rank 16 --lr 1e-3
-$R --name c0.5-p0.5-r16 --p-async 0.5 --p-cond 0.5 --rank 16 --lr 1e-3
+$R --name p1-s5-r16 --p-async 1 --rank 16 --lr 1e-3 --shift 5
+$R --name c0.5-p1-s5-r16 --p-async 1 --p-cond 0.5 --rank 16 --lr 1e-3 --shift 5
+$R --name c1-s5-r16 --p-async 1 --p-cond 1 --rank 16 --lr 1e-3 --shift 5
 # training steps: p1-r16 continued from its step-100 checkpoint to 150 (constant lr after warmup, no EMA)
 if [ ! -d "$WORK/p1-r16-150/final" ]; then
   mkdir -p "$WORK/p1-r16-150/checkpoints"
