@@ -9,7 +9,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from pusa.cli import app
-from pusa.io import read_video
+from pusa.io import read_video, write_video
 from pusa.mini import MINI
 from pusa.mini.shipped import EXAMPLE_IMAGE, LORA, WARM_START, shipped_files
 
@@ -71,6 +71,13 @@ def test_generate_without_model_uses_the_mini_and_notes_a_resized_image(tmp_path
     assert result.exit_code == 0 and "--warm-start 1 turns" not in result.output
     assert json.loads(off.with_suffix(".json").read_text())["warm_start"] is None
     assert not np.array_equal(read_video(off)[0][1:], frames[1:])
+    # video-to-video gives every slot: nothing to warm-start, no note
+    write_video(tmp_path / "clip.mp4", np.repeat(img[None, :64, :64], MINI.num_frames, 0), fps=16)
+    v2v = tmp_path / "v2v.mp4"
+    result = runner.invoke(app, ["generate", "--prompt", "x", "--video", str(tmp_path / "clip.mp4"), "--noise", "0.5",
+                                 "--steps", "1", "--out", str(v2v)])
+    assert result.exit_code == 0, result.output
+    assert "--warm-start 1 turns" not in result.output and json.loads(v2v.with_suffix(".json").read_text())["warm_start"] is None
 
 
 def test_bfloat16_mini_keeps_time_embedding_and_norms_in_float32_and_stays_close(mini):
