@@ -2,11 +2,11 @@
 
     pusa world /tmp/w --n 1 --frames 17 --height 64 --width 64 --seed 7
     pusa ui --port 7860 --out-dir /tmp/ui-out &          # add --model DIR for another pipeline
-    python docs/ui_screenshots.py http://127.0.0.1:7860/ docs /tmp/w/clip_00000.mp4 "a tiny red box drifting down"
+    python docs/ui_screenshots.py http://127.0.0.1:7860/ docs /tmp/w/clip_00000.mp4 "there is a white circle drifting leftward against a plain black backdrop"
 
 The committed ones show the shipped Pusa-mini (``pusa ui`` without --model, one torch thread) on
 ``pusa world /tmp/w --n 1 --seed 7`` with that clip's caption, seeds as the UI drew them: they show the
-model as it is, including objects that fade out (see docs/mini.md). Needs Debian's chromium and
+model as it is (retaken 2026-12-02 with the warm-start slider at its default 0.9; see docs/mini.md). Needs Debian's chromium and
 ``pip install playwright`` (its own browser download is not used). Not part of the package or the
 tests (the tests take their screenshot with plain ``chromium --headless``).
 """
