@@ -29,6 +29,7 @@ import torch
 from common import (
     Cell,
     Progress,
+    budget_notes,
     check_args,
     command,
     load_pipeline,
@@ -36,7 +37,7 @@ from common import (
     parser,
     run_cells,
     summarize,
-    train_record,
+    trained_variants,
     variant_pipeline,
     write_results,
 )
@@ -91,8 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     check_args(args)
     t0 = time.time()
-    present = {row: args.work / d / "final" for row, d in VARIANTS.items() if (args.work / d / "final").is_dir()}
-    missing = [row for row in VARIANTS if row not in present]
+    present, missing = trained_variants(args.work, VARIANTS)
     progress = Progress(NAME, args.n * (len(present) + 2))
     rows = {BASE: scored(load_pipeline(0.0, args.dtype), BASE, args, progress)}
     for row, path in present.items():
@@ -100,15 +100,9 @@ def main(argv: list[str] | None = None) -> None:
     rows[SHIPPED] = scored(load_pipeline(1.0, args.dtype), SHIPPED, args, progress)
     if REFERENCE in rows:
         rows |= paired_differences(rows, REFERENCE, PAIRED)
-    budget = ["| variant | steps | batch | clips seen | lr | train s (measured) |", "|---|---|---|---|---|---|"]
-    for row, path in present.items():
-        rec = train_record(path)
-        budget.append(f"| {row} | {rec.get('steps', '?')} | {rec.get('batch', '?')} | {rec.get('clips_seen', '?')} | "
-                      f"{rec.get('lr', '?')} | {rec.get('seconds', '?')} |")
-    notes = ("Training budgets (seconds are wall time on the shared 2-core CPU, one torch thread, while "
-             "experiments sampled on the other core):\n\n" + "\n".join(budget))
-    if missing:
-        notes += "\n\nNot trained yet, so no row: " + ", ".join(missing) + " (scripts/train_ablations.sh trains them)."
+    notes = budget_notes("Training budgets (seconds are wall time on the shared 2-core CPU, one torch thread, while "
+                         "experiments sampled on the other core):", present, missing,
+                         ("steps", "batch", "clips_seen", "lr", "seconds"))
     md, _ = write_results(NAME, args.out, "Claim 5: ablations of the VTA step (Pusa-mini)", summarize(rows),
                           command(NAME, args), time.time() - t0, notes)
     print(f"wrote {md}")

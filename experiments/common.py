@@ -390,6 +390,30 @@ def variant_pipeline(path: str | Path, dtype: str = "float32"):
     return pipe
 
 
+def trained_variants(work: Path, variants: dict[str, str]) -> tuple[dict[str, Path], list[str]]:
+    """The rows of ``variants`` (row → recipe output name) trained in ``work`` (row → WORK/NAME/final), and the
+    rows not trained yet."""
+    present = {row: work / d / "final" for row, d in variants.items() if (work / d / "final").is_dir()}
+    return present, [row for row in variants if row not in present]
+
+
+BUDGET_LABELS = {"clips_seen": "clips seen", "seconds": "train s (measured)"}
+
+
+def budget_notes(intro: str, present: dict[str, Path], missing: Sequence[str], columns: Sequence[str]) -> str:
+    """``intro``, then a table of what each trained variant cost (``columns``: keys of :func:`train_record`),
+    then the rows not trained yet."""
+    lines = ["| variant | " + " | ".join(BUDGET_LABELS.get(c, c) for c in columns) + " |",
+             "|---" * (len(columns) + 1) + "|"]
+    for row, path in present.items():
+        rec = train_record(path)
+        lines.append(f"| {row} | " + " | ".join(str(rec.get(c, "?")) for c in columns) + " |")
+    notes = intro + "\n\n" + "\n".join(lines)
+    if missing:
+        notes += "\n\nNot trained yet, so no row: " + ", ".join(missing) + " (scripts/train_ablations.sh trains them)."
+    return notes
+
+
 def train_record(path: str | Path) -> dict:
     """What a variant's training cost, from its recipe output: steps, batch, clips seen, train seconds."""
     import csv
@@ -408,4 +432,6 @@ def train_record(path: str | Path) -> dict:
         rec["seconds"] = round(sum(float(r["seconds"]) * (b - a) for r, a, b in zip(rows, steps, steps[1:])), 1) \
             if rows else None
     rec.setdefault("clips_seen", rec.get("steps", 0) * rec.get("batch", 0))
+    if "p_async" in rec:
+        rec.setdefault("p_cond", 0.0)  # recipes from before p_cond trained without it
     return rec

@@ -26,6 +26,7 @@ from pathlib import Path
 from common import (
     Cell,
     Progress,
+    budget_notes,
     check_args,
     command,
     load_pipeline,
@@ -33,7 +34,7 @@ from common import (
     parser,
     run_cells,
     summarize,
-    train_record,
+    trained_variants,
     variant_pipeline,
     write_results,
 )
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     check_args(args)
     t0 = time.time()
-    present = {row: args.work / d / "final" for row, d in VARIANTS.items() if (args.work / d / "final").is_dir()}
+    present, missing = trained_variants(args.work, VARIANTS)
     if REFERENCE not in present:
         raise SystemExit(f"{args.work / VARIANTS[REFERENCE]}/final is missing: train it with scripts/train_ablations.sh")
     progress = Progress(NAME, args.n * len(TASKS) * (len(present) + 1))
@@ -71,15 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     for task in TASKS:
         rows |= paired_differences({k: v for k, v in rows.items() if k.endswith(f": {task}")},
                                    f"{REFERENCE}: {task}", PAIRED)
-    budget = ["| variant | steps | batch | p_async | p_cond | train s (measured) |", "|---|---|---|---|---|---|"]
-    for row, path in present.items():
-        rec = train_record(path)
-        budget.append(f"| {row} | {rec.get('steps', '?')} | {rec.get('batch', '?')} | {rec.get('p_async', '?')} | "
-                      f"{rec.get('p_cond', 0.0)} | {rec.get('seconds', '?')} |")
-    notes = "Training budgets (one torch thread on the shared 2-core CPU):\n\n" + "\n".join(budget)
-    missing = [row for row in VARIANTS if row not in present]
-    if missing:
-        notes += "\n\nNot trained yet, so no row: " + ", ".join(missing) + "."
+    notes = budget_notes("Training budgets (one torch thread on the shared 2-core CPU):", present, missing,
+                         ("steps", "batch", "p_async", "p_cond", "seconds"))
     md, _ = write_results(NAME, args.out, "Training on conditioning tasks (p_cond) against PTSS (Pusa-mini)",
                           summarize(rows), command(NAME, args), time.time() - t0, notes)
     print(f"wrote {md}")

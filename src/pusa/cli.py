@@ -227,15 +227,6 @@ def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_pr
                           steps=steps, cfg=cfg, shift=shift, seed=seed if seed is not None else 0,
                           timestep_mode=timestep_mode)
     conditions = build_conditions(image or [], video, keep, noise, num_frames)
-    if warm_start is None and model is None and conditions:
-        from pusa.conditions import warm_start as warm_conditions
-        from pusa.mini.shipped import WARM_START
-
-        if len(warm_conditions(conditions, num_frames, pipe.temporal_factor, WARM_START)) > len(conditions):
-            warm_start = WARM_START  # some latent slot is free to start from the given frames
-            typer.echo(f"note: Pusa-mini starts the generated frames from the given ones at σ = {WARM_START:g} "
-                       "(--warm-start 1 turns this off; docs/results/warm_start.md)", err=True)
-    warm_start = None if warm_start == 1.0 else warm_start  # σ = 1 is exactly the plain sampler
     seed = seed if seed is not None else random.randrange(2**31)
     height, width = height or pipe.config.default_height, width or pipe.config.default_width
     for cond in conditions:
@@ -246,6 +237,16 @@ def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_pr
     plans = pipe.check_inputs(prompt, negative_prompt, conditions, num_frames, height, width, steps, cfg, shift)
     for plan in plans:
         typer.echo(plan.describe(pipe.temporal_factor), err=True)
+    from pusa.frames import num_latent_frames
+
+    free_slots = num_latent_frames(num_frames, pipe.temporal_factor) - sum(len(p.slots) for p in plans)
+    if warm_start is None and model is None and plans and free_slots:
+        from pusa.mini.shipped import WARM_START
+
+        warm_start = WARM_START
+        typer.echo(f"note: Pusa-mini starts the generated frames from the given ones at σ = {WARM_START:g} "
+                   "(--warm-start 1 turns this off; docs/results/warm_start.md)", err=True)
+    warm_start = None if warm_start == 1.0 else warm_start  # σ = 1 is exactly the plain sampler
 
     # 3. Run, with a progress bar driven by the sampler callback.
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn

@@ -180,8 +180,8 @@ class Studio:
             result = pipe(s["prompt"], negative_prompt=s["negative_prompt"], conditions=job.conditions,
                                num_frames=s["frames"], height=s["height"], width=s["width"],
                                num_inference_steps=s["steps"], guidance_scale=s["cfg"], shift=s["shift"],
-                               generator=torch.Generator().manual_seed(s["seed"]), warm_start=s["warm_start"] if s["warm_start"] < 1 else None,
-                               callback=callback)
+                               generator=torch.Generator().manual_seed(s["seed"]),
+                               warm_start=s["warm_start"] if s["warm_start"] < 1 else None, callback=callback)
         frames = result.frames[0]  # [T, H, W, 3]
         conditioned = {p for plan in job.plans for p in range(plan.condition.start, plan.condition.end + 1)}
         video = write_video(job.run_dir / "video.mp4", frames, fps=self.pipe.config.fps)

@@ -42,8 +42,9 @@ def background_error(frames: np.ndarray, background: np.ndarray, indices: Sequen
     idx = list(range(len(frames))) if indices is None else list(indices)
     if not idx:
         raise ValueError("indices is empty: name the frames to score")
-    med = lambda x: np.median(x.reshape(len(idx), -1, 3).astype(np.float64), axis=1)  # noqa: E731  [n, 3]
-    per_frame = np.linalg.norm(med(frames[idx]) - med(background[idx]), axis=-1)
+    got = np.median(frames[idx].reshape(len(idx), -1, 3).astype(np.float64), axis=1)  # [n, 3]
+    want = np.median(background[idx].reshape(len(idx), -1, 3), axis=1)
+    per_frame = np.linalg.norm(got - want, axis=-1)
     return Score(float(per_frame.mean()), per_frame, higher_is_better=False)
 
 
