@@ -34,7 +34,7 @@ train-smoke: $(STAMP)
 
 # Issue 7's experiments at n = 64 into docs/results (sample cache: .cache/experiments). Claims 1 and 5 and the
 # p_cond comparison need the trained variants: make experiments WORK=DIR after bash scripts/train_ablations.sh DIR.
-EXPERIMENTS := precision zero_shot keyframe_encoding steps cond_noise non_destructive warm_start
+EXPERIMENTS := precision zero_shot keyframe_encoding steps cond_noise non_destructive warm_start guidance
 experiments: $(STAMP)
 	set -e; for e in $(EXPERIMENTS); do $(PY) experiments/$$e.py; done
 	if [ -n "$(WORK)" ]; then $(PY) experiments/ablations.py --work "$(WORK)" && \

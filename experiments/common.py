@@ -247,6 +247,7 @@ class Cell:
     steps: int = 10
     noise: float = 0.0
     options: dict = field(default_factory=dict)  # PusaPipeline.__call__ keywords, e.g. image_encoding
+    guidance: float | None = None  # CFG scale; None: the experiment's --cfg
 
 
 class Progress:
@@ -340,7 +341,7 @@ def run_cells(pipe, cells: Sequence[Cell], n: int, guidance: float = 3.0, cache:
     for i in range(n):
         clip = heldout_clip(i, "easy", cfg.default_num_frames, cfg.default_height)
         for cell in cells:
-            video = sample(pipe, cell, clip, i, guidance, cache)
+            video = sample(pipe, cell, clip, i, guidance if cell.guidance is None else cell.guidance, cache)
             rows[cell.name].append({**score(cell.task, video, clip), **(extra(video, clip) if extra else {})})
             if progress:
                 progress.tick(f"{cell.name} clip {i}")

@@ -76,7 +76,31 @@ def test_markdown_names_the_weights():
     assert "weights: transformer " in text and "VTA LoRA " in text
 
 
-SCRIPTS = ["zero_shot", "non_destructive", "steps", "keyframe_encoding", "cond_noise", "precision", "warm_start"]
+def test_a_cell_guidance_overrides_the_experiment_scale(monkeypatch):
+    import common
+
+    import pusa.mini.evaluate as ev
+
+    seen = []
+    monkeypatch.setattr(common, "sample", lambda pipe, cell, clip, i, guidance, cache: seen.append(guidance))
+    monkeypatch.setattr(ev, "heldout_clip", lambda *a: None)
+    monkeypatch.setattr(ev, "score", lambda task, video, clip: {"m": 0.0})
+    pipe = type("Pipe", (), {"config": type("Config", (), {"default_num_frames": 17, "default_height": 64})})()
+    cells = [common.Cell("a", "t2v"), common.Cell("b", "t2v", guidance=5.0), common.Cell("c", "t2v", guidance=1.0)]
+    common.run_cells(pipe, cells, 2, 3.0)
+    assert seen == [3.0, 5.0, 1.0] * 2
+
+
+def test_guidance_scales_are_parsed_and_checked():
+    guidance = importlib.import_module("guidance")
+    assert guidance.scales("1, 2,8") == [1.0, 2.0, 8.0]
+    for bad in ("", "a,2", "0.5"):
+        with pytest.raises(SystemExit, match="--scales"):
+            guidance.scales(bad)
+
+
+SCRIPTS = ["zero_shot", "non_destructive", "steps", "keyframe_encoding", "cond_noise", "precision", "warm_start",
+           "guidance"]
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ import pytest
 
 from pusa.world import corrupt, make_clip
 from pusa.world import metrics as M
+from pusa.world.captions import parse_caption
 
 SEEDS = range(8)
 
@@ -178,6 +179,23 @@ def test_caption_adherence_catches_wrong_words(clips):
         wrong = re.sub(r"\b(circle|ball|disc|dot|round shape|square shape|square|box|block|triangular shape|"
                        r"triangle shape|triangle)\b", other, c.caption, count=1)
         assert _caption(c.frames, c, wrong).parts["shape"] == 0.0, wrong
+
+
+def _direction(frames, c, caption=None):
+    return M.direction_error(frames, caption or c.caption, c.background)
+
+
+def test_direction_error(clips):
+    truth = _values(clips, _direction)
+    assert (truth < 15.0).all()  # degrees; the world turns each velocity up to 8° off its caption word
+    assert (_values(clips, _direction, corrupt.reverse_motion) > 150.0).all()
+    assert (_values(clips, _direction, lambda c: corrupt.frozen(c.frames)) == 90.0).all()  # no motion: chance
+    turn = {"left": "up", "up": "right", "right": "down", "down": "left", "up-left": "up-right",
+            "up-right": "down-right", "down-right": "down-left", "down-left": "up-left"}  # 90° clockwise
+    for c in clips:  # a caption naming the perpendicular direction is 90° off, give or take the 8°
+        obj = parse_caption(c.caption)[0]
+        wrong = f"a {obj.colour} {obj.shape} moves {turn[obj.direction]}"
+        assert 75.0 < _direction(c.frames, c, wrong).value < 105.0, wrong
 
 
 # ---- motion smoothness, dynamic degree, flicker -----------------------------------------------------

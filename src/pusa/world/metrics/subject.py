@@ -70,11 +70,44 @@ def caption_adherence(frames: np.ndarray, caption: str, background: np.ndarray |
         ok["colour"].append(present and colour == obj.colour)
         shapes = tr.shape[seen, k]
         ok["shape"].append(present and SHAPES[int(np.bincount(shapes, minlength=3).argmax())] == obj.shape)
-        if len(seen) >= 2:
-            t0, t1 = seen[0], seen[min(len(seen) - 1, np.searchsorted(seen, seen[0] + window))]
-            ok["direction"].append(_direction_ok(tr.centroid[t1, k] - tr.centroid[t0, k], obj.direction,
-                                                 obj.falls, min_px))
-        else:
-            ok["direction"].append(False)
+        d = _early_displacement(seen, tr.centroid[:, k], window)
+        ok["direction"].append(d is not None and _direction_ok(d, obj.direction, obj.falls, min_px))
     parts = {name: float(np.mean(v)) for name, v in ok.items()}
     return Score(float(np.mean(list(parts.values()))), None, parts)
+
+
+def _early_displacement(seen: np.ndarray, centroid: np.ndarray, window: int) -> np.ndarray | None:
+    """Displacement (px, y down) over the first ``window`` frames an object is seen; None if seen < 2 times."""
+    if len(seen) < 2:
+        return None
+    t0, t1 = seen[0], seen[min(len(seen) - 1, np.searchsorted(seen, seen[0] + window))]
+    return centroid[t1] - centroid[t0]
+
+
+def direction_error(frames: np.ndarray, caption: str, background: np.ndarray | None = None,
+                    window: int = 4, min_px: float = 1.0) -> Score:
+    """Mean angle (degrees, 0–180) between each captioned object's early motion and its captioned direction.
+
+    The motion is caption_adherence's displacement over the first `window` frames the object is seen.
+    An object that is not seen twice or moves less than `min_px` scores 90°, the mean error of a random
+    direction, so a video that ignores the caption's direction scores about 90 and reversed motion 180.
+    Falling objects (whose caption gives only left/right) are left out; value is NaN if no object is left.
+    Continuous, so its confidence intervals are tighter than the 0/1 direction accuracy's.
+    """
+    frames = check_frames(frames)
+    objects = parse_caption(caption)
+    if not objects:
+        raise ValueError(f"caption {caption!r} names no object that parse_caption understands")
+    tr = track(frames, [o.colour for o in objects], background)
+    angles = []
+    for k, obj in enumerate(objects):
+        if obj.falls or obj.direction is None:
+            continue
+        d = _early_displacement(np.nonzero(tr.found[:, k])[0], tr.centroid[:, k], window)
+        norm = 0.0 if d is None else float(np.linalg.norm(d))
+        if norm < min_px:
+            angles.append(90.0)
+            continue
+        cos = float(np.dot(d, COMPASS[obj.direction])) / norm
+        angles.append(float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))))
+    return Score(float(np.mean(angles)) if angles else float("nan"), None, {}, higher_is_better=False)
