@@ -1,8 +1,9 @@
-"""Claim 1 and claim 5 read trained variants from a WORK folder: LoRAs, a full fine-tune and the I2V baseline."""
+"""Claim 1, claim 5 and the release check read trained variants from a WORK folder: LoRAs, a full fine-tune and the I2V baseline."""
 
 import json
 
 import ablations
+import candidate
 import claim1
 import pytest
 import task_sampling
@@ -77,3 +78,26 @@ def test_claim_scripts_run_on_trained_variants(module, work, tmp_path):
 def test_task_sampling_needs_the_reference_variant(tmp_path):
     with pytest.raises(SystemExit, match="p1-r16/final is missing"):
         task_sampling.main(["--work", str(tmp_path), "--n", "1", "--out", str(tmp_path / "out")])
+
+
+@pytest.mark.slow
+def test_candidate_compares_every_task_in_halves_that_share_the_cache(work, tmp_path):
+    out, cache = tmp_path / "results", tmp_path / "cache"
+    args = ["--candidate", str(work / "p1-r16" / "final"), "--n", "2", "--steps", "1", "--out", str(out),
+            "--cache", str(cache)]
+    candidate.main([*args, "--part", "candidate"])
+    assert not out.exists() and len(list(cache.rglob("*.npy"))) == 2 * 7
+    candidate.main([*args, "--part", "shipped"])
+    stamp = sorted((p, p.stat().st_mtime_ns) for p in cache.rglob("*.npy"))
+    assert len(stamp) == 2 * 2 * 7
+    candidate.main(args)  # the table, from the cache alone
+    assert sorted((p, p.stat().st_mtime_ns) for p in cache.rglob("*.npy")) == stamp
+    text = (out / "candidate.md").read_text()
+    for task in ("i2v", "start_end", "keyframe@8", "extend", "complete", "transition", "t2v (LoRA on)"):
+        assert f"| shipped: {task} |" in text and f"| candidate: {task} |" in text
+    assert "| candidate − shipped: i2v |" in text and "rank 2" in text
+
+
+def test_candidate_refuses_a_missing_folder(tmp_path):
+    with pytest.raises(SystemExit, match="no such folder"):
+        candidate.main(["--candidate", str(tmp_path / "nope"), "--out", str(tmp_path / "out")])
