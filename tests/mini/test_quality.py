@@ -21,7 +21,7 @@ N_FAST = 4
 # direction 0 and seam ≈ the 90 px diagonal. These bars catch regressions; the goals are not met.
 COLOUR_I2V, SHAPE_I2V, DIRECTION_I2V, SUBJECT_I2V = 0.75, 0.25, 0.5, 0.10
 START_END_PX, SEAM_PX = 1.0, 30.0
-COLOUR_T2V, DIRECTION_T2V = 0.6, 0.2  # measured on 32 clips: 0.719 and 0.281 (chance ≈ 0.125 for 8 directions)
+COLOUR_T2V, DIRECTION_T2V = 0.6, 0.2  # measured on 32 clips: 0.719 and 0.281 (a random direction scores 0.25)
 # T2V on the base weights (what `pusa generate` runs without conditions), measured in bf16 on 64 clips
 # (docs/results/non_destructive.md): colour 1.00 [1.00, 1.00], direction 0.30, subject consistency 0.47.
 COLOUR_T2V_BASE, SUBJECT_T2V_BASE = 0.9, 0.3
