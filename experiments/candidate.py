@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     check_args(args)
     from pusa.mini.shipped import WARM_START
 
-    if not args.candidate.is_dir():
+    if args.part != "shipped" and not args.candidate.is_dir():  # the shipped half can run while it trains
         raise SystemExit(f"--candidate {args.candidate}: no such folder (a recipe output, WORK/NAME/final)")
     t0 = time.time()
     models = MODELS if args.part == "all" else (args.part,)

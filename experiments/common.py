@@ -21,6 +21,7 @@ import datetime
 import functools
 import hashlib
 import json
+import re
 import time
 import weakref
 from collections.abc import Callable, Sequence
@@ -161,32 +162,75 @@ def cpu_note() -> str:
     return f"{torch.get_num_threads()} torch threads on {os.cpu_count()} CPUs"
 
 
+PAIRED_SEP = " − "  # paired_differences names its cells "cell − reference"
+
+
+def panels(table: Table) -> list[tuple[str, list[str], str]]:
+    """The plot's panels in order: (metric, cells, title). Each metric gets one panel of its cells' values
+    and, when the table has paired differences of it, one of those beside it (tick labels drop a shared
+    reference, which moves into the title)."""
+    out = []
+    for metric in dict.fromkeys(m for cells in table.values() for m in cells):
+        having = [c for c in table if metric in table[c]]
+        plain = [c for c in having if PAIRED_SEP not in c]
+        paired = [c for c in having if PAIRED_SEP in c]
+        better = "lower" if lower_is_better(metric) else "higher"
+        if plain:
+            out.append((metric, plain, f"{metric} ({better} is better)"))
+        if paired:
+            refs = {c.split(PAIRED_SEP, 1)[1] for c in paired}
+            title = f"{metric}: paired, cell − {refs.pop()}" if len(refs) == 1 else f"{metric}: paired differences"
+            out.append((metric, paired, title))
+    return out
+
+
 def plot(path: Path, title: str, table: Table) -> None:
-    """One panel per metric: each cell's mean with its 95% CI as an error bar."""
+    """One panel per metric: each cell's mean with its 95% CI as an error bar; paired differences in a panel
+    of their own, around a zero line."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = list(dict.fromkeys(m for cells in table.values() for m in cells))
-    cols = min(4, len(metrics))
-    rows = -(-len(metrics) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False)
-    for ax, metric in zip(axes.flat, metrics):
-        cells = [c for c in table if metric in table[c]]
+    todo = panels(table)
+    cols = min(4, len(todo))
+    rows = -(-len(todo) // cols)
+    widest = max(len(cells) for _, cells, _ in todo)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(3.2, 0.32 * widest + 1.2) * cols, 3.0 * rows), squeeze=False)
+    for ax, (metric, cells, panel_title) in zip(axes.flat, todo):
         s = [table[c][metric] for c in cells]
         mean = np.array([x.mean for x in s])
         err = np.array([[x.mean - x.lo for x in s], [x.hi - x.mean for x in s]])  # [2, cells]
-        ax.errorbar(range(len(cells)), mean, yerr=err, fmt="o", capsize=3)
-        ax.set_xticks(range(len(cells)), cells, rotation=30, ha="right", fontsize=7)
-        ax.set_title(f"{metric} ({'lower' if lower_is_better(metric) else 'higher'} is better)", fontsize=8)
+        paired = PAIRED_SEP in cells[0]
+        if paired:
+            ax.axhline(0.0, color="0.6", lw=0.8, zorder=0)
+            if ": paired, cell − " in panel_title:
+                cells = [c.split(PAIRED_SEP, 1)[0] for c in cells]
+        ax.errorbar(range(len(cells)), mean, yerr=err, fmt="o", capsize=3, color="C1" if paired else "C0")
+        ax.set_xticks(range(len(cells)), cells, rotation=35, ha="right", fontsize=6.5)
+        ax.set_title(panel_title, fontsize=7.5)
         ax.tick_params(axis="y", labelsize=7)
-    for ax in list(axes.flat)[len(metrics):]:
+    for ax in list(axes.flat)[len(todo):]:
         ax.axis("off")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=110)
     plt.close(fig)
+
+
+_ROW = re.compile(r"^\| (.+?) \| (\S+) [↑↓] \| (\S+) \| \[(\S+), (\S+)\] \| (\d+) \|$")
+
+
+def read_markdown(text: str) -> tuple[str, Table]:
+    """(title, table) back from a page :func:`markdown` wrote, so its plot can be redrawn without sampling."""
+    title = text.splitlines()[0].removeprefix("# ").strip()
+    table: Table = {}
+    for line in text.splitlines():
+        m = _ROW.match(line)
+        if m:
+            cell, metric, *values, n = m.groups()
+            table.setdefault(cell, {})[metric] = Stat(*(float(v) for v in values), int(n))
+    return title, table
 
 
 def write_results(name: str, out: str | Path, title: str, table: Table, command: str, seconds: float,

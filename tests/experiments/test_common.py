@@ -5,7 +5,17 @@ import importlib
 
 import numpy as np
 import pytest
-from common import Stat, bootstrap_ci, frechet_distance, markdown, paired_differences, summarize, write_results
+from common import (
+    Stat,
+    bootstrap_ci,
+    frechet_distance,
+    markdown,
+    paired_differences,
+    panels,
+    read_markdown,
+    summarize,
+    write_results,
+)
 from PIL import Image
 
 
@@ -69,6 +79,24 @@ def test_paired_differences_are_per_clip_and_skip_constant_reference_metrics():
     table = summarize(diff)
     assert table["a − ref"]["px"] == Stat(-2.0, -2.0, -2.0, 5)  # unpaired CIs of a and ref would overlap
     assert table["b − ref"]["px"] == Stat(0.0, 0.0, 0.0, 5)
+
+
+def test_a_page_reads_back_to_its_table_and_paired_cells_get_their_own_panel(tmp_path):
+    rows = {"ref": [{"seam_px": 10.0 + i, "acc": i % 2} for i in range(6)],
+            "a": [{"seam_px": 8.0 + 1.5 * i, "acc": 1.0} for i in range(6)]}
+    rows |= paired_differences(rows, "ref")
+    table = summarize(rows)
+    md, png = write_results("x", tmp_path, "Title", table, "cmd", 1.0)
+    title, back = read_markdown(md.read_text())
+    assert title == "Title" and list(back) == list(table)
+    for cell, metrics in table.items():  # the page rounds (fmt): 3 significant digits, 1 decimal from 10 up
+        for metric, s in metrics.items():
+            got = back[cell][metric]
+            assert got.n == s.n and np.allclose([got.mean, got.lo, got.hi], [s.mean, s.lo, s.hi], rtol=5e-3, atol=1e-3)
+    assert [(m, cells, t) for m, cells, t in panels(back)] == [
+        ("seam_px", ["ref", "a"], "seam_px (lower is better)"), ("seam_px", ["a − ref"], "seam_px: paired, cell − ref"),
+        ("acc", ["ref", "a"], "acc (higher is better)"), ("acc", ["a − ref"], "acc: paired, cell − ref")]
+    assert Image.open(png).size[0] > 0
 
 
 def test_markdown_names_the_weights():
