@@ -31,7 +31,6 @@ from pusa.world.metrics.subject import caption_adherence, direction_error, subje
 
 __all__ = [
     "PSNR_CAP", "Score", "background_error", "caption_adherence", "conditioning_fidelity", "direction_error",
-    "dynamic_degree",
-    "estimate_states", "motion_smoothness", "psnr", "seam_continuity", "start_end_adherence", "subject_consistency",
-    "temporal_flicker", "trajectory_error",
+    "dynamic_degree", "estimate_states", "motion_smoothness", "psnr", "seam_continuity", "start_end_adherence",
+    "subject_consistency", "temporal_flicker", "trajectory_error",
 ]
