@@ -1,4 +1,5 @@
-"""Claim 1, claim 5 and the release check read trained variants from a WORK folder: LoRAs, a full fine-tune and the I2V baseline."""
+"""Claim 1, claim 5 and the release check read trained variants from a WORK folder: LoRAs, a full fine-tune
+and the I2V baseline."""
 
 import json
 
