@@ -40,9 +40,13 @@ PAIRED = ("caption", "caption_colour", "caption_direction", "subject_consistency
           "start_end_px", "key_px", "neighbour_px", "middle_px", "background_err", "flicker", "direction_err")
 
 
+T2V_LORA = "t2v (LoRA on)"
+ROWS = (*WARM_TASKS, T2V_LORA)  # each row: "MODEL: ROW"
+
+
 def cells(steps: int, model: str, warm_start: float) -> list[Cell]:
     out = [Cell(f"{model}: {task}", task, steps, options={"warm_start": warm_start}) for task in WARM_TASKS]
-    return out + [Cell(f"{model}: t2v (LoRA on)", "t2v", steps)]
+    return out + [Cell(f"{model}: {T2V_LORA}", "t2v", steps)]
 
 
 def extra(video, clip) -> dict[str, float]:
@@ -80,10 +84,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.part != "all":
         print(f"sampled the {args.part} cells into {args.cache}; run again without --part for the table")
         return
-    for task in (c.name.split(": ", 1)[1] for c in todo["shipped"]):
-        diff = paired_differences({"candidate": rows[f"candidate: {task}"], "shipped": rows[f"shipped: {task}"]},
+    for row in ROWS:
+        diff = paired_differences({"candidate": rows[f"candidate: {row}"], "shipped": rows[f"shipped: {row}"]},
                                   "shipped", PAIRED)
-        rows |= {f"candidate − shipped: {task}": d for d in diff.values()}
+        rows |= {f"candidate − shipped: {row}": d for d in diff.values()}
     notes = (f"Candidate: `{args.candidate}` ({budget(args.candidate)}).\n"
              f"Conditioned tasks warm-start at {WARM_START}; \"t2v (LoRA on)\" starts from noise.")
     md, _ = write_results(NAME, args.out, "Candidate VTA adapter against the shipped one (Pusa-mini, as users run it)",

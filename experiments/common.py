@@ -165,6 +165,12 @@ def cpu_note() -> str:
 PAIRED_SEP = " − "  # paired_differences names its cells "cell − reference"
 
 
+def shared_reference(paired_cells: Sequence[str]) -> str | None:
+    """The reference of paired cells ("cell − reference") when they all share one, else None."""
+    refs = {c.split(PAIRED_SEP, 1)[1] for c in paired_cells}
+    return refs.pop() if len(refs) == 1 else None
+
+
 def panels(table: Table) -> list[tuple[str, list[str], str]]:
     """The plot's panels in order: (metric, cells, title). Each metric gets one panel of its cells' values
     and, when the table has paired differences of it, one of those beside it (tick labels drop a shared
@@ -178,9 +184,8 @@ def panels(table: Table) -> list[tuple[str, list[str], str]]:
         if plain:
             out.append((metric, plain, f"{metric} ({better} is better)"))
         if paired:
-            refs = {c.split(PAIRED_SEP, 1)[1] for c in paired}
-            title = f"{metric}: paired, cell − {refs.pop()}" if len(refs) == 1 else f"{metric}: paired differences"
-            out.append((metric, paired, title))
+            ref = shared_reference(paired)
+            out.append((metric, paired, f"{metric}: paired, cell − {ref}" if ref else f"{metric}: paired differences"))
     return out
 
 
@@ -204,7 +209,7 @@ def plot(path: Path, title: str, table: Table) -> None:
         paired = PAIRED_SEP in cells[0]
         if paired:
             ax.axhline(0.0, color="0.6", lw=0.8, zorder=0)
-            if ": paired, cell − " in panel_title:
+            if shared_reference(cells):  # named in the title
                 cells = [c.split(PAIRED_SEP, 1)[0] for c in cells]
         ax.errorbar(range(len(cells)), mean, yerr=err, fmt="o", capsize=3, color="C1" if paired else "C0")
         ax.set_xticks(range(len(cells)), cells, rotation=35, ha="right", fontsize=6.5)
