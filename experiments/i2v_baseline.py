@@ -225,10 +225,12 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--lr", type=float, default=2e-4)
     t.add_argument("--warmup", type=int, default=20)
     t.add_argument("--workers", type=int, default=2)
+    t.add_argument("--shift", type=float, default=3.0,
+                   help="training σ shift (3: Wan-I2V's; 5: the sampler's, which Pusa-mini's LoRA trains at)")
     t.add_argument("--base", help="base transformer folder (default: the shipped Pusa-mini base)")
     a = p.parse_args(argv)
     print(train(a.out, a.steps, a.batch, a.lr, a.warmup, a.minutes, a.base, workers=a.workers,
-                progress=lambda m: print(m, flush=True)))
+                train_shift=a.shift, progress=lambda m: print(m, flush=True)))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ def work(tmp_path_factory):
     wide.save_pretrained(root / "i2v-baseline" / "transformer")
     (root / "i2v-baseline" / "baseline.json").write_text(json.dumps({"steps": 6, "batch": 2, "clips_seen": 12,
                                                                         "distinct_clips": 12, "seconds": 1.0}))
+    (root / "cache").mkdir()
+    (root / "cache" / "manifest.json").write_text(json.dumps({"format": "pusa-latent-cache", "samples": 4}))
     return root
 
 
@@ -64,7 +66,8 @@ def test_train_record_reads_recipe_and_baseline_files(work):
 @pytest.mark.parametrize("module", [ablations, claim1, task_sampling])
 def test_claim_scripts_run_on_trained_variants(module, work, tmp_path):
     out = tmp_path / "results"
-    module.main(["--work", str(work), "--n", "1", "--steps", "1", "--out", str(out), "--cache", ""])
+    extra = ["--pusa", "p1-r16"] if module is claim1 else []
+    module.main(["--work", str(work), "--n", "1", "--steps", "1", "--out", str(out), "--cache", "", *extra])
     text = (out / f"{module.NAME}.md").read_text()
     assert f"python experiments/{module.NAME}.py" in text and "| 1 |" in text
     assert (out / f"{module.NAME}.png").is_file()
@@ -73,7 +76,25 @@ def test_claim_scripts_run_on_trained_variants(module, work, tmp_path):
     elif module is task_sampling:
         assert "| p_async 1: i2v |" in text and "| p_async 1: extend |" in text and "Not trained yet" in text
     else:
-        assert "I2V baseline" in text and "6 × 2" in text
+        assert "I2V baseline" in text and "6 × 2" in text and "| 4 | 6 |" in text  # the LoRA's cache and clips seen
+        assert "do **not** both hold" in text  # 12 / 4 = 3× the data
+
+
+def test_claim1_ratios_and_verdict_come_from_the_training_records():
+    pusa = {"steps": 50, "batch": 4, "clips_seen": 200, "distinct_clips": 40, "seconds": 300.0, "rank": 32}
+    base = {"steps": 460, "batch": 8, "clips_seen": 3680, "distinct_clips": 3680, "seconds": 6000.0}
+    r = claim1.ratios(pusa, base)
+    assert r["data"] == pytest.approx(92) and r["seen"] == pytest.approx(18.4)
+    assert r["compute"] == pytest.approx(18.4 * 1.5) and r["seconds"] == pytest.approx(20)
+    assert "**hold**" in claim1.budget_table(pusa, base)
+    short = {**base, "clips_seen": 2000, "distinct_clips": 2000}  # 50× the data but 15× the compute
+    assert "do **not** both hold" in claim1.budget_table(pusa, short)
+    assert all(v != v for v in claim1.ratios({}, base).values())  # nan where a record is missing
+
+
+def test_claim1_refuses_a_missing_lora(work, tmp_path):
+    with pytest.raises(SystemExit, match="no trained LoRA here"):
+        claim1.main(["--work", str(work), "--out", str(tmp_path / "out")])
 
 
 def test_task_sampling_needs_the_reference_variant(tmp_path):

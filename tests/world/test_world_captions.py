@@ -67,3 +67,41 @@ def test_parse_handwritten_captions():
     for text, want in cases.items():
         assert [(o.colour, o.shape, o.direction) for o in parse_caption(text)] == want, text
     assert parse_caption("the camera pans left over a dark background") == []
+
+
+def test_counterfactual_captions_change_one_fact_of_the_first_object():
+    from pusa.world.captions import OPPOSITE, counterfactual
+
+    for seed in range(200):
+        clip = make_clip(seed, num_frames=17, height=32, width=32, config="full" if seed % 2 else "easy")
+        truth = parse_caption(clip.caption)
+        direction, colour, shape = (parse_caption(counterfactual(clip.caption, a)) for a in ("direction", "colour",
+                                                                                             "shape"))
+        t = truth[0]
+        assert (direction[0].direction, direction[0].colour, direction[0].shape) == (OPPOSITE[t.direction], t.colour,
+                                                                                     t.shape), clip.caption
+        assert colour[0].colour != t.colour and (colour[0].shape, colour[0].direction) == (t.shape, t.direction)
+        assert shape[0].shape != t.shape and (shape[0].colour, shape[0].direction) == (t.colour, t.direction)
+        assert direction[1:] == truth[1:] and colour[1:] == truth[1:] and shape[1:] == truth[1:]
+        assert not re.search(r"\ban [^aeiou]|\ba [aeiou]", counterfactual(clip.caption, "colour").lower())
+        walls = WALL_PHRASE.findall(clip.caption.lower())
+        flipped = WALL_PHRASE.findall(counterfactual(clip.caption, "direction").lower())
+        flip = {"left": "right", "right": "left", "top": "bottom", "bottom": "top"}
+        assert [(flip[w], k) for w, k in walls] == flipped, clip.caption
+
+
+def test_counterfactual_keeps_capitals_and_refuses_what_it_cannot_change():
+    import pytest
+
+    from pusa.world.captions import counterfactual
+
+    assert counterfactual("A red circle moves left.", "colour") == "A white circle moves left."
+    assert counterfactual("Left, a red circle drifts", "direction") == "Right, a red circle drifts"
+    assert counterfactual("a red box moves up and bounces off the ceiling", "direction") == \
+        "a red box moves down and bounces off the floor"
+    with pytest.raises(ValueError, match="no direction"):
+        counterfactual("a red circle", "direction")
+    with pytest.raises(ValueError, match="no object"):
+        counterfactual("nothing here", "colour")
+    with pytest.raises(ValueError, match="expected one of"):
+        counterfactual("a red circle moves left", "size")

@@ -159,3 +159,56 @@ def parse_caption(text: str) -> list[CaptionObject]:
             objects.append(CaptionObject(m.group(1), _SHAPE_OF[m.group(2)],
                                          _DIRECTION_OF[direction.group(1)] if direction else None, falls))
     return objects
+
+
+OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up", "up-left": "down-right",
+            "down-right": "up-left", "up-right": "down-left", "down-left": "up-right"}
+OPPOSITE_WALL = {"left": "right", "right": "left", "top": "bottom", "bottom": "top"}
+COUNTERFACTUALS = ("direction", "colour", "shape")
+_WALL = re.compile(r"\b(%s)\b" % _alternation([w for ws in WALL_WORDS.values() for w in ws]))
+
+
+def _replace(text: str, span: tuple[int, int], new: str) -> str:
+    """``text`` with ``span`` replaced by ``new``, keeping a capital and fixing a preceding "a"/"an"."""
+    old = text[span[0]:span[1]]
+    if old[:1].isupper():
+        new = new[:1].upper() + new[1:]
+    head = text[:span[0]]
+    article = re.search(r"\b(an?) $", head, re.IGNORECASE)
+    if article:
+        want = "an" if new[:1].lower() in "aeiou" else "a"
+        want = want.capitalize() if article.group(1)[0].isupper() else want
+        head = head[:article.start(1)] + want + " "
+    return head + new + text[span[1]:]
+
+
+def counterfactual(text: str, attribute: str) -> str:
+    """``text`` with one fact of its first object changed, the rest of the wording kept.
+
+    ``attribute`` is "direction" (the first direction phrase becomes the opposite direction's phrase of
+    the same form, "to the left" → "to the right", and every named wall the opposite wall, so a
+    one-object caption stays consistent; other objects' walls flip too), "colour" (the palette colour
+    half the palette away) or "shape" (the next shape's plain word). Raises ValueError where the caption has no such fact.
+    """
+    low = text.lower()  # same length as text: spans carry over
+    if attribute == "direction":
+        m = _DIRECTION.search(low)
+        if m is None:
+            raise ValueError(f"no direction in caption {text!r}")
+        d = _DIRECTION_OF[m.group(1)]
+        out = _replace(text, m.span(1), DIRECTION_WORDS[OPPOSITE[d]][DIRECTION_WORDS[d].index(m.group(1))])
+        for w in reversed(list(_WALL.finditer(out.lower()))):  # right to left: earlier spans stay valid
+            wall = next(k for k, ws in WALL_WORDS.items() if w.group(1) in ws)
+            flipped = WALL_WORDS[OPPOSITE_WALL[wall]][WALL_WORDS[wall].index(w.group(1))]
+            out = _replace(out, w.span(1), flipped)
+        return out
+    if attribute not in ("colour", "shape"):
+        raise ValueError(f"attribute {attribute!r}: expected one of {', '.join(COUNTERFACTUALS)}")
+    m = _OBJECT.search(low)
+    if m is None:
+        raise ValueError(f"no object in caption {text!r}")
+    if attribute == "colour":
+        names = list(PALETTE)
+        return _replace(text, m.span(1), names[(names.index(m.group(1)) + len(names) // 2) % len(names)])
+    kinds = list(SHAPE_WORDS)
+    return _replace(text, m.span(2), SHAPE_WORDS[kinds[(kinds.index(_SHAPE_OF[m.group(2)]) + 1) % len(kinds)]][0])
