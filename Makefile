@@ -32,11 +32,15 @@ clean:
 train-smoke: $(STAMP)
 	$(PY) -m pusa.training.smoke
 
-# Issue 7's experiments at n = 64 into docs/results (sample cache: .cache/experiments). Claims 1 and 5 and the
-# p_cond comparison need the trained variants: make experiments WORK=DIR after bash scripts/train_ablations.sh DIR.
-EXPERIMENTS := precision zero_shot keyframe_encoding steps cond_noise non_destructive warm_start guidance
+# Issue 7's experiments at n = 64 into docs/results (sample cache: .cache/experiments). Claim 5 and the p_cond
+# comparison need trained variants (make experiments WORK=DIR after bash scripts/train_ablations.sh DIR), and
+# claim 1 its own two models (CLAIM1=DIR after bash scripts/train_claim1.sh DIR).
+EXPERIMENTS := precision zero_shot keyframe_encoding steps cond_noise non_destructive warm_start guidance \
+	caption_reliance
 experiments: $(STAMP)
 	set -e; for e in $(EXPERIMENTS); do $(PY) experiments/$$e.py; done
 	if [ -n "$(WORK)" ]; then $(PY) experiments/ablations.py --work "$(WORK)" && \
-		$(PY) experiments/claim1.py --work "$(WORK)" && $(PY) experiments/task_sampling.py --work "$(WORK)"; \
-	else echo "claims 1 and 5 and task_sampling skipped: pass WORK=DIR (bash scripts/train_ablations.sh DIR trains it)"; fi
+		$(PY) experiments/task_sampling.py --work "$(WORK)"; \
+	else echo "claim 5 and task_sampling skipped: pass WORK=DIR (bash scripts/train_ablations.sh DIR trains it)"; fi
+	if [ -n "$(CLAIM1)" ]; then $(PY) experiments/claim1.py --work "$(CLAIM1)"; \
+	else echo "claim 1 skipped: pass CLAIM1=DIR (bash scripts/train_claim1.sh DIR trains it)"; fi

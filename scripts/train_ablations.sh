@@ -1,6 +1,6 @@
 #!/bin/bash
-# The trained variants behind experiments/ablations.py (claim 5) and experiments/claim1.py (claim 1):
-# every VTA variant and the Wan-I2V-style baseline at one short, equal budget (100 steps x 8 clips).
+# The trained variants behind experiments/ablations.py (claim 5) and experiments/task_sampling.py: every VTA
+# variant at one short, equal budget (100 steps x 8 clips). Claim 1's models: scripts/train_claim1.sh.
 #
 #   bash scripts/train_ablations.sh WORK
 #
@@ -21,8 +21,6 @@ fi
 [ -f "$WORK/cache/manifest.json" ] || $PY -m pusa.mini.recipe "$WORK" --stage cache --clips 2000
 R="$PY -m pusa.mini.recipe $WORK --stage lora --lora-steps 100 --lora-batch 8 --warmup 20 --shift 1 --sigma-sampling continuous"
 $R --name p1-r16 --p-async 1 --rank 16 --lr 1e-3
-[ -f "$WORK/i2v-baseline/baseline.json" ] || $PY "$HERE/../experiments/i2v_baseline.py" train "$WORK/i2v-baseline" \
-  --steps 100 --batch 8 --lr 2e-4 --warmup 20 --workers 1
 $R --name p0-r16 --p-async 0 --rank 16 --lr 1e-3
 $R --name p1-r4 --p-async 1 --rank 4 --lr 1e-3
 $R --name p1-r64 --p-async 1 --rank 64 --lr 1e-3

@@ -2,6 +2,7 @@
 and the I2V baseline."""
 
 import json
+import math
 
 import ablations
 import candidate
@@ -89,7 +90,7 @@ def test_claim1_ratios_and_verdict_come_from_the_training_records():
     assert "**hold**" in claim1.budget_table(pusa, base)
     short = {**base, "clips_seen": 2000, "distinct_clips": 2000}  # 50× the data but 15× the compute
     assert "do **not** both hold" in claim1.budget_table(pusa, short)
-    assert all(v != v for v in claim1.ratios({}, base).values())  # nan where a record is missing
+    assert all(math.isnan(v) for v in claim1.ratios({}, base).values())  # nan where a record is missing
 
 
 def test_claim1_refuses_a_missing_lora(work, tmp_path):

@@ -165,7 +165,7 @@ OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up", "up-le
             "down-right": "up-left", "up-right": "down-left", "down-left": "up-right"}
 OPPOSITE_WALL = {"left": "right", "right": "left", "top": "bottom", "bottom": "top"}
 COUNTERFACTUALS = ("direction", "colour", "shape")
-_WALL = re.compile(r"\b(%s)\b" % _alternation([w for ws in WALL_WORDS.values() for w in ws]))
+_WALL = re.compile(rf"\b({_alternation([w for ws in WALL_WORDS.values() for w in ws])})\b")
 
 
 def _replace(text: str, span: tuple[int, int], new: str) -> str:
