@@ -28,7 +28,7 @@ import torch
 from common import Progress, check_args, command, load_pipeline, paired_differences, parser, summarize, write_results
 
 NAME = "caption_reliance"
-SIGMAS = (0.3, 0.6, 0.9)
+SIGMAS = (0.3, 0.6, 0.9, 1.0)  # 1: the sampler's first step, where the caption is all the model has
 CAPTIONS = ("true caption", "direction reversed", "colour changed", "shape changed", "no caption")
 MODELS = {"base": 0.0, "Pusa-mini": 1.0}
 
