@@ -24,8 +24,17 @@ from __future__ import annotations
 
 import time
 
-import torch
-from common import Progress, check_args, command, load_pipeline, paired_differences, parser, summarize, write_results
+from common import (
+    Progress,
+    check_args,
+    command,
+    load_pipeline,
+    losses_at_sigmas,
+    paired_differences,
+    parser,
+    summarize,
+    write_results,
+)
 
 NAME = "caption_reliance"
 SIGMAS = (0.3, 0.6, 0.9, 1.0)  # 1: the sampler's first step, where the caption is all the model has
@@ -57,26 +66,6 @@ def captions(text: str) -> dict[str, str]:
             "no caption": ""}
 
 
-@torch.no_grad()
-def losses(pipe, clip, seed: int) -> dict[str, dict[str, float]]:
-    """Per caption: the loss at every σ in SIGMAS, all latent frames at that σ, one noise draw for all."""
-    from pusa.flow import fafm_loss, interpolate
-
-    x0 = pipe.encode_frames(torch.from_numpy(clip.frames).float() / 255)  # [1, C, F, h, w]
-    x1 = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
-    sigma = torch.tensor(SIGMAS)  # [S]
-    tau = sigma[:, None].expand(-1, x0.shape[2])  # [S, F]
-    s = len(SIGMAS)
-    x = interpolate(x0.expand(s, -1, -1, -1, -1), x1.expand(s, -1, -1, -1, -1), tau)
-    dtype = pipe.transformer.dtype
-    out = {}
-    for name, text in captions(clip.caption).items():
-        c = pipe.encode_prompt(text).expand(s, -1, -1)
-        v = pipe.transformer(x.to(dtype), 1000.0 * sigma, c.to(dtype), return_dict=False)[0]
-        out[name] = {f"loss@σ={sg:g}": float(fafm_loss(v[j:j + 1].float(), x0, x1)) for j, sg in enumerate(SIGMAS)}
-    return out
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parser(__doc__).parse_args(argv)
     check_args(args)
@@ -88,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         pipe = load_pipeline(strength, args.dtype)
         per = {name: [] for name in CAPTIONS}
         for i, clip in clips:
-            for name, row in losses(pipe, clip, i).items():
+            for name, row in losses_at_sigmas(pipe, clip, i, SIGMAS, captions(clip.caption)).items():
                 per[name].append(row)
             progress.tick(f"{model} clip {i}")
         cells = {f"{model}: {name}": r for name, r in per.items()}

@@ -397,6 +397,31 @@ def run_cells(pipe, cells: Sequence[Cell], n: int, guidance: float = 3.0, cache:
     return rows
 
 
+def losses_at_sigmas(pipe, clip, seed: int, sigmas: Sequence[float],
+                     prompts: dict[str, str]) -> dict[str, dict[str, float]]:
+    """Held-out flow-matching loss of one clip, all latent frames at one σ, for every σ in ``sigmas`` and
+    every prompt: ``{name: {"loss@σ=…": mean ‖v_θ(x_σ, 1000σ, c) − (x1 − x0)‖²}}``. One noise draw x1
+    (seed ``seed``) is shared by every σ and prompt, so prompts compare paired."""
+    import torch
+
+    from pusa.flow import fafm_loss, interpolate
+
+    with torch.no_grad():
+        x0 = pipe.encode_frames(torch.from_numpy(clip.frames).float() / 255)  # [1, C, F, h, w]
+        x1 = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
+        sigma = torch.tensor(tuple(sigmas))  # [S]
+        s = len(sigma)
+        x = interpolate(x0.expand(s, -1, -1, -1, -1), x1.expand(s, -1, -1, -1, -1),
+                        sigma[:, None].expand(-1, x0.shape[2]))  # [S, C, F, h, w]
+        dtype = pipe.transformer.dtype
+        out = {}
+        for name, text in prompts.items():
+            c = pipe.encode_prompt(text).expand(s, -1, -1).to(dtype)  # [S, L, D]
+            v = pipe.transformer(x.to(dtype), 1000.0 * sigma, c, return_dict=False)[0]
+            out[name] = {f"loss@σ={sg:g}": float(fafm_loss(v[j:j + 1], x0, x1)) for j, sg in enumerate(sigmas)}
+    return out
+
+
 def torch_dtype(name: str):
     import torch
 

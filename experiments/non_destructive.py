@@ -29,7 +29,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import torch
 from common import (
     Cell,
     Progress,
@@ -38,6 +37,7 @@ from common import (
     check_args,
     command,
     load_pipeline,
+    losses_at_sigmas,
     parser,
     run_cells,
     summarize,
@@ -75,21 +75,9 @@ def features(video: np.ndarray) -> np.ndarray:
                      sat.mean() if len(sat) else 0.0])
 
 
-@torch.no_grad()
 def fafm_losses(pipe, clip, seed: int) -> dict[str, float]:
-    """FAFM loss of one clip at every σ in SIGMAS, all latent frames at that σ."""
-    from pusa.flow import fafm_loss, interpolate
-
-    x0 = pipe.encode_frames(torch.from_numpy(clip.frames).float() / 255)  # [1, C, F, h, w]
-    text = pipe.encode_prompt(clip.caption)  # [1, L, D]
-    x1 = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
-    sigma = torch.tensor(SIGMAS)  # [S]
-    tau = sigma[:, None].expand(-1, x0.shape[2])  # [S, F]
-    x0s, x1s = x0.expand(len(SIGMAS), -1, -1, -1, -1), x1.expand(len(SIGMAS), -1, -1, -1, -1)  # [S, C, F, h, w]
-    dtype = pipe.transformer.dtype
-    v = pipe.transformer(interpolate(x0s, x1s, tau).to(dtype), 1000.0 * sigma, text.expand(len(SIGMAS), -1, -1).to(dtype),
-                         return_dict=False)[0]
-    return {f"loss@σ={s:g}": float(fafm_loss(v[j:j + 1], x0, x1)) for j, s in enumerate(SIGMAS)}
+    """FAFM loss of one clip at every σ in SIGMAS, all latent frames at that σ, with its caption."""
+    return losses_at_sigmas(pipe, clip, seed, SIGMAS, {"caption": clip.caption})["caption"]
 
 
 def rows_for(strength: float, args, progress: Progress) -> tuple[list[dict[str, float]], np.ndarray]:

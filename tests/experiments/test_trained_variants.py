@@ -39,7 +39,8 @@ def work(tmp_path_factory):
     (root / "i2v-baseline" / "baseline.json").write_text(json.dumps({"steps": 6, "batch": 2, "clips_seen": 12,
                                                                         "distinct_clips": 12, "seconds": 1.0}))
     (root / "cache").mkdir()
-    (root / "cache" / "manifest.json").write_text(json.dumps({"format": "pusa-latent-cache", "samples": [{"key": str(i)} for i in range(4)]}))
+    samples = [{"key": str(i)} for i in range(4)]
+    (root / "cache" / "manifest.json").write_text(json.dumps({"format": "pusa-latent-cache", "samples": samples}))
     return root
 
 

@@ -188,7 +188,8 @@ def counterfactual(text: str, attribute: str) -> str:
     ``attribute`` is "direction" (the first direction phrase becomes the opposite direction's phrase of
     the same form, "to the left" → "to the right", and every named wall the opposite wall, so a
     one-object caption stays consistent; other objects' walls flip too), "colour" (the palette colour
-    half the palette away) or "shape" (the next shape's plain word). Raises ValueError where the caption has no such fact.
+    half the palette away) or "shape" (the next shape's plain word). Raises ValueError where the caption
+    has no such fact.
     """
     low = text.lower()  # same length as text: spans carry over
     if attribute == "direction":
