@@ -448,6 +448,25 @@ def _train(config_path, sets, model, cache, output_dir, max_steps, resume) -> No
             typer.echo(f"saved the fine-tuned transformer to {final / 'transformer'}")
 
 
+@app.command("export")
+def export_command(
+    run: Annotated[Path, typer.Argument(help="A `pusa train` output_dir (holding checkpoints/).")],
+    step: Annotated[Optional[int], typer.Option(help="Checkpoint step; default: the newest.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder; default RUN/export-step-NNNNNNNN.")] = None,
+    ema: Annotated[bool, typer.Option(help="Export the EMA weights (runs with ema_decay > 0).")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing export.")] = False,
+) -> None:
+    """Export any checkpoint of a training run as a LoRA (or a full transformer), to sample or compare it."""
+    try:
+        from pusa.training.export import export_checkpoint
+
+        folder = export_checkpoint(run, step, out, ema=ema, overwrite=overwrite)
+    except (UserError, ValueError, FileNotFoundError, FileExistsError) as err:
+        _fail(str(err).splitlines()[0])
+    else:
+        typer.echo(f"exported to {folder}")
+
+
 @app.command("convert-lora")
 def convert_lora_command(
     src: Annotated[Path, typer.Argument(help="LoRA .safetensors: DiffSynth, ComfyUI, musubi or diffusers layout.")],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from pusa.cli import app
@@ -47,6 +48,22 @@ def test_preprocess_then_train_then_resume(model_dir, tmp_path):
     result = runner.invoke(app, [*args, "--max-steps", "4", "--resume"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run" / "checkpoints" / "step-00000004").is_dir()
+
+    # `pusa export`: the newest checkpoint exports to exactly the run's final LoRA; an older one differs
+    from safetensors.torch import load_file
+
+    lora = "diffusers/pytorch_lora_weights.safetensors"
+    result = runner.invoke(app, ["export", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    final, newest = (load_file(tmp_path / "run" / d / lora) for d in ("final", "export-step-00000004"))
+    assert final.keys() == newest.keys() and all(torch.equal(final[k], newest[k]) for k in final)
+    assert runner.invoke(app, ["export", str(tmp_path / "run"), "--step", "2", "--out", str(tmp_path / "e2")]).exit_code == 0
+    older = load_file(tmp_path / "e2" / lora)
+    assert any(not torch.equal(final[k], older[k]) for k in final)
+    _one_line_error(runner.invoke(app, ["export", str(tmp_path / "run")]), "already exists")
+    _one_line_error(runner.invoke(app, ["export", str(tmp_path / "run"), "--step", "3"]), "have 2, 4")
+    _one_line_error(runner.invoke(app, ["export", str(tmp_path / "run"), "--ema", "--overwrite"]), "no EMA")
+    _one_line_error(runner.invoke(app, ["export", str(tmp_path / "data")]), "no complete checkpoint")
 
 
 def test_bad_clip_skipped_and_counted(model_dir, tmp_path):

@@ -76,3 +76,44 @@ def export_lora(transformer, out_dir: str | os.PathLike, overwrite: bool = False
         save_file(to_diffsynth(sd, lora_scale(transformer)), str(tmp),
                   metadata={"format": "pt", "merge": "W + alpha * B @ A (no alpha/r)"})
     return {"diffusers": target, "diffsynth": diffsynth}
+
+
+def export_checkpoint(run_dir: str | os.PathLike, step: int | None = None, out_dir: str | os.PathLike | None = None,
+                      ema: bool = False, overwrite: bool = False) -> Path:
+    """Export one checkpoint of a ``pusa train`` run as the run's ``final/`` would be: a LoRA (diffusers and
+    DiffSynth layouts) or, for a full fine-tune, ``transformer/``. ``step`` None takes the newest checkpoint;
+    ``ema`` exports its EMA weights. ``out_dir`` defaults to ``RUN/export-step-NNNNNNNN`` (``-ema``).
+    Returns ``out_dir``. The adapter is rebuilt from the config stored in the checkpoint, so the base
+    model folder it names must still exist."""
+    from pusa.training.checkpoint import checkpoint_dir, list_checkpoints, load_checkpoint
+    from pusa.training.config import TrainConfig
+    from pusa.training.trainer import build_transformer
+
+    run_dir = Path(run_dir)
+    found = list_checkpoints(run_dir / "checkpoints")
+    if not found:
+        raise FileNotFoundError(f"{run_dir}: no complete checkpoint under checkpoints/ (is it a `pusa train` output_dir?)")
+    path = found[-1] if step is None else checkpoint_dir(run_dir / "checkpoints", step)
+    if path not in found:
+        raise FileNotFoundError(f"{run_dir}: no complete checkpoint for step {step}; "
+                                f"have {', '.join(str(int(p.name[5:])) for p in found)}")
+    ckpt = load_checkpoint(path)
+    weights = ckpt.ema if ema else ckpt.trainable
+    if weights is None:
+        raise ValueError(f"{path}: the run kept no EMA (ema_decay = 0); export without --ema")
+    config = TrainConfig(**ckpt.state["config"])
+    out = Path(out_dir) if out_dir is not None else run_dir / f"export-{path.name}{'-ema' if ema else ''}"
+    transformer = build_transformer(config)
+    result = transformer.load_state_dict({k: v.to(torch.float32) for k, v in weights.items()}, strict=False)
+    named = dict(transformer.named_parameters())
+    if result.unexpected_keys or any(k not in weights for k, p in named.items() if p.requires_grad):
+        raise ValueError(f"{path} does not match the adapter its config builds "
+                         f"(unexpected {result.unexpected_keys[:3]}); was the config edited?")
+    if config.adapter == "lora":
+        export_lora(transformer, out, overwrite=overwrite)
+    else:
+        target = out / "transformer"
+        if target.exists() and not overwrite:
+            raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it")
+        transformer.save_pretrained(str(target))
+    return out
