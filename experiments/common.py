@@ -280,7 +280,12 @@ def check_args(args: argparse.Namespace) -> None:
 
 def command(name: str, args: argparse.Namespace) -> str:
     """The exact command line that regenerates a table: every flag spelt out."""
-    flags = " ".join(f"--{k.replace('_', '-')} {v if v != '' else repr('')}" for k, v in vars(args).items())
+    def flag(k: str, v) -> str:
+        if isinstance(v, list):  # a repeatable option: once per value, none when empty
+            return " ".join(flag(k, x) for x in v)
+        return f"--{k.replace('_', '-')} {v if v != '' else repr('')}"
+
+    flags = " ".join(f for f in (flag(k, v) for k, v in vars(args).items()) if f)
     return f"python experiments/{name}.py {flags}"
 
 
@@ -398,27 +403,31 @@ def run_cells(pipe, cells: Sequence[Cell], n: int, guidance: float = 3.0, cache:
 
 
 def losses_at_sigmas(pipe, clip, seed: int, sigmas: Sequence[float],
-                     prompts: dict[str, str]) -> dict[str, dict[str, float]]:
+                     prompts: dict[str, str], given: Sequence[int] = ()) -> dict[str, dict[str, float]]:
     """Held-out flow-matching loss of one clip, all latent frames at one σ, for every σ in ``sigmas`` and
     every prompt: ``{name: {"loss@σ=…": mean ‖v_θ(x_σ, 1000σ, c) − (x1 − x0)‖²}}``. One noise draw x1
-    (seed ``seed``) is shared by every σ and prompt, so prompts compare paired."""
+    (seed ``seed``) is shared by every σ and prompt, so prompts compare paired. Latent frames in ``given``
+    are held clean instead (σ = 0, as a condition is at inference) and carry no loss."""
     import torch
 
-    from pusa.flow import fafm_loss, interpolate
+    from pusa.flow import fafm_loss, interpolate, loss_frame_weights
 
     with torch.no_grad():
         x0 = pipe.encode_frames(torch.from_numpy(clip.frames).float() / 255)  # [1, C, F, h, w]
         x1 = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
-        sigma = torch.tensor(tuple(sigmas))  # [S]
-        s = len(sigma)
-        x = interpolate(x0.expand(s, -1, -1, -1, -1), x1.expand(s, -1, -1, -1, -1),
-                        sigma[:, None].expand(-1, x0.shape[2]))  # [S, C, F, h, w]
+        s = len(sigmas)
+        tau = torch.tensor(tuple(sigmas))[:, None].repeat(1, x0.shape[2])  # [S, F]
+        tau[:, list(given)] = 0.0
+        x = interpolate(x0.expand(s, -1, -1, -1, -1), x1.expand(s, -1, -1, -1, -1), tau)  # [S, C, F, h, w]
+        weights = loss_frame_weights(tau) if given else None
         dtype = pipe.transformer.dtype
         out = {}
         for name, text in prompts.items():
             c = pipe.encode_prompt(text).expand(s, -1, -1).to(dtype)  # [S, L, D]
-            v = pipe.transformer(x.to(dtype), 1000.0 * sigma, c, return_dict=False)[0]
-            out[name] = {f"loss@σ={sg:g}": float(fafm_loss(v[j:j + 1], x0, x1)) for j, sg in enumerate(sigmas)}
+            v = pipe.transformer(x.to(dtype), 1000.0 * (tau if given else tau[:, 0]), c, return_dict=False)[0]
+            out[name] = {f"loss@σ={sg:g}": float(fafm_loss(v[j:j + 1], x0, x1,
+                                                          None if weights is None else weights[j:j + 1]))
+                         for j, sg in enumerate(sigmas)}
     return out
 
 

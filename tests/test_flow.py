@@ -331,6 +331,14 @@ def test_condition_mask_draws_each_pattern():
     assert len(set(seen)) == 30  # every non-empty proper subset of 5 frames is reachable via 'keyframes'
 
 
+def test_condition_mask_draws_only_the_patterns_asked_for():
+    g = torch.Generator().manual_seed(5)
+    ends = {tuple(condition_mask(5, g, patterns=("start_end", "prefix")).tolist()) for _ in range(200)}
+    assert ends == {(True, False, False, False, True)} | {tuple([True] * k + [False] * (5 - k)) for k in (2, 3, 4)}
+    with pytest.raises(ValueError, match="non-empty subset"):
+        condition_mask(5, g, patterns=("inpaint",))
+
+
 def test_condition_mask_rejects_one_frame():
     with pytest.raises(ValueError, match="at least 2 latent frames"):
         condition_mask(1)

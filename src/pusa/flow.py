@@ -12,7 +12,7 @@ The model's timestep input is t = 1000·σ. Pusa (VTA) gives every latent frame 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Sequence
 
 import torch
 
@@ -82,19 +82,27 @@ def training_sigmas(
 CONDITION_PATTERNS = ("i2v", "prefix", "start_end", "keyframes")
 
 
-def condition_mask(num_frames: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def check_patterns(patterns: Sequence[str]) -> None:
+    if not patterns or any(p not in CONDITION_PATTERNS for p in patterns):
+        raise ValueError(f"condition patterns must be a non-empty subset of {', '.join(CONDITION_PATTERNS)}; "
+                         f"got {list(patterns)}")
+
+
+def condition_mask(num_frames: int, generator: torch.Generator | None = None,
+                   patterns: Sequence[str] = CONDITION_PATTERNS) -> torch.Tensor:
     """Which latent frames a conditioning task gives clean, drawn at random: bool [F], at least one
     True and at least one False (needs F ≥ 2).
 
-    The pattern is one of CONDITION_PATTERNS, each with probability 1/4:
+    The pattern is one of ``patterns`` (default: all of CONDITION_PATTERNS), each equally likely:
     "i2v" frame 0; "prefix" frames 0 … k−1 with k ~ U{2, …, F−1} (extension; frame 0 alone when F = 2);
     "start_end" the first and last frame (frame 0 alone when F = 2); "keyframes" every frame
     independently with probability 1/2, redrawn until some but not all are given.
     """
     if num_frames < 2:
         raise ValueError(f"a conditioning pattern needs at least 2 latent frames, got {num_frames}")
+    check_patterns(patterns)
     mask = torch.zeros(num_frames, dtype=torch.bool)
-    kind = CONDITION_PATTERNS[int(torch.randint(0, len(CONDITION_PATTERNS), (1,), generator=generator))]
+    kind = patterns[int(torch.randint(0, len(patterns), (1,), generator=generator))]
     if kind == "i2v" or num_frames == 2:
         mask[0] = True
     elif kind == "prefix":
@@ -115,6 +123,7 @@ def task_sigmas(
     shift: float = 5.0,
     mode: Literal["grid", "continuous"] = "grid",
     generator: torch.Generator | None = None,
+    patterns: Sequence[str] = CONDITION_PATTERNS,
 ) -> torch.Tensor:
     """Training sigmas τ [B, F] that also draw the conditioning tasks the sampler runs (pusa's option,
     not the paper's; p_cond = 0 is exactly :func:`training_sigmas`).
@@ -133,7 +142,7 @@ def task_sigmas(
     shared = training_sigmas(batch_size, num_frames, 0.0, shift, mode, generator)  # [B, F], rows constant
     for b in range(batch_size):
         if float(torch.rand(1, generator=generator)) < p_cond:
-            sigma[b] = shared[b].masked_fill(condition_mask(num_frames, generator), 0.0)
+            sigma[b] = shared[b].masked_fill(condition_mask(num_frames, generator, patterns), 0.0)
     return sigma
 
 

@@ -175,3 +175,39 @@ def test_caption_reliance_writes_losses_and_paired_differences(tmp_path):
     for model in reliance.MODELS:
         assert f"| {model}: direction reversed − {model}: true caption | loss@σ=0.9" in text
     assert (tmp_path / "caption_reliance.png").is_file()
+    reliance.main(["--n", "2", "--out", str(tmp_path), "--given", "first", "--steps", "10"])
+    text = (tmp_path / "caption_reliance_i2v.md").read_text()
+    assert "| base: direction reversed − base: true caption | loss@σ=1 " in text and "loss@σ=0.3" not in text
+    assert "python experiments/caption_reliance.py" in text and "--given first" in text
+
+
+def test_losses_at_sigmas_given_frames_are_clean_context_and_carry_no_loss():
+    import torch
+
+    from pusa.flow import fafm_loss, interpolate
+    from pusa.mini import default_pipeline
+    from pusa.mini.evaluate import heldout_clip
+
+    common = importlib.import_module("common")
+    pipe = default_pipeline(0.0)
+    clip = heldout_clip(0)
+    got = common.losses_at_sigmas(pipe, clip, 3, (0.9,), {"c": clip.caption}, given=(0,))["c"]["loss@σ=0.9"]
+    plain = common.losses_at_sigmas(pipe, clip, 3, (0.9,), {"c": clip.caption})["c"]["loss@σ=0.9"]
+    with torch.no_grad():  # by hand: frame 0 at σ = 0 (so its noise is irrelevant), loss over frames 1… only
+        x0 = pipe.encode_frames(torch.from_numpy(clip.frames).float() / 255)
+        x1 = torch.randn(x0.shape, generator=torch.Generator().manual_seed(3))
+        tau = torch.full((1, x0.shape[2]), 0.9)
+        tau[0, 0] = 0.0
+        v = pipe.transformer(interpolate(x0, x1, tau), 1000.0 * tau, pipe.encode_prompt(clip.caption),
+                             return_dict=False)[0]
+        want = float(fafm_loss(v[:, :, 1:], x0[:, :, 1:], x1[:, :, 1:]))
+    assert abs(got - want) < 1e-6 * max(1.0, want)
+    assert abs(got - plain) > 1e-4  # a clean frame 0 changes what the model sees
+
+
+def test_command_spells_out_repeatable_options():
+    import argparse
+
+    common = importlib.import_module("common")
+    args = argparse.Namespace(n=2, variant=["a/final", "b/final"], extra=[], cache="")
+    assert common.command("x", args) == "python experiments/x.py --n 2 --variant a/final --variant b/final --cache ''"

@@ -189,3 +189,18 @@ def test_p_cond_draws_conditioning_tasks_and_their_clean_frames_carry_no_loss():
 def test_config_rejects_bad_p_cond():
     with pytest.raises(ValueError, match="p_cond"):
         TrainConfig(model="m", cache="c", p_cond=1.5).validate()
+
+
+def test_condition_patterns_restrict_the_tasks_p_cond_draws():
+    from pusa.training.trainer import draw_sample_noise
+
+    config = TrainConfig(model="m", cache="c", p_cond=1.0, condition_patterns=["i2v"], sigma_sampling="continuous", seed=3)
+    _, tau, _ = draw_sample_noise(config, step=0, micro=0, positions=list(range(16)), latent_shape=(2, 5, 4, 4))
+    assert bool((tau[:, 0] == 0).all()) and bool((tau[:, 1:] > 0).all())  # I2V only: frame 0 given, the rest free
+    every = TrainConfig(model="m", cache="c", p_cond=1.0, sigma_sampling="continuous", seed=3)
+    _, tau, _ = draw_sample_noise(every, step=0, micro=0, positions=list(range(16)), latent_shape=(2, 5, 4, 4))
+    assert not bool((tau[:, 1:] > 0).all())  # the default draws other tasks too
+    with pytest.raises(ValueError, match="condition_patterns.*i2v, prefix"):
+        TrainConfig(model="m", cache="c", condition_patterns=["i2v", "outpaint"]).validate()
+    with pytest.raises(ValueError, match="condition_patterns"):
+        TrainConfig(model="m", cache="c", condition_patterns=[]).validate()

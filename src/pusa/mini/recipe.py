@@ -75,17 +75,20 @@ def stage_cache(work: Path, clips: int, seed: int = CACHE_SEED, preset: str = CA
 
 def stage_lora(work: Path, name: str, steps: int, batch: int, p_async: float, rank: int, lr: float,
                shift: float = 1.0, sigma_sampling: str = "continuous", adapter: str = "lora",
-               warmup: int = 50, p_cond: float = 0.0) -> Path:
+               warmup: int = 50, p_cond: float = 0.0, patterns: list[str] | None = None) -> Path:
     """Train the VTA adapter ``WORK/NAME``: a LoRA (``adapter="lora"``, exported to NAME/final) or a full
     fine-tune (``adapter="full"``, the transformer exported to NAME/final/transformer)."""
+    from pusa.flow import CONDITION_PATTERNS
     from pusa.training.checkpoint import list_checkpoints
     from pusa.training.config import TrainConfig
     from pusa.training.export import export_lora
     from pusa.training.trainer import train
 
     out = work / name
+    patterns = list(patterns or CONDITION_PATTERNS)
     cfg = TrainConfig(model=str(work / "model-base"), cache=str(work / "cache"), output_dir=str(out),
-                      adapter=adapter, lora_rank=rank, lora_alpha=float(rank), p_async=p_async, p_cond=p_cond, lr=lr,
+                      adapter=adapter, lora_rank=rank, lora_alpha=float(rank), p_async=p_async, p_cond=p_cond,
+                      condition_patterns=patterns, lr=lr,
                       shift=shift, sigma_sampling=sigma_sampling,
                       warmup_steps=warmup, max_steps=steps, batch_size=batch, caption_dropout=0.1,
                       mixed_precision="bf16", checkpoint_every=100, keep_checkpoints=1, seed=1, log_every=10)
@@ -103,7 +106,7 @@ def stage_lora(work: Path, name: str, steps: int, batch: int, p_async: float, ra
     else:
         export_lora(result["model"], out / "final", overwrite=True)
     (out / "final" / "recipe.json").write_text(json.dumps({"steps": steps, "batch": batch, "p_async": p_async,
-                                                           "p_cond": p_cond,
+                                                           "p_cond": p_cond, "condition_patterns": patterns,
                                                            "adapter": adapter, "warmup": warmup,
                                                            "rank": rank, "lr": lr, "shift": shift,
                                                            "sigma_sampling": sigma_sampling}) + "\n")
@@ -125,6 +128,8 @@ def main() -> None:
     p.add_argument("--p-async", type=float, default=1.0)
     p.add_argument("--p-cond", type=float, default=0.0,
                    help="share of LoRA samples drawn as conditioning tasks (given frames at σ = 0, the rest at one σ)")
+    p.add_argument("--patterns", default="i2v,prefix,start_end,keyframes",
+                   help="comma-separated conditioning tasks --p-cond draws (equally likely)")
     p.add_argument("--rank", type=int, default=32)
     p.add_argument("--adapter", default="lora", choices=["lora", "full"], help="full: fine-tune every weight")
     p.add_argument("--warmup", type=int, default=50, help="LoRA-stage warmup steps")
@@ -143,7 +148,7 @@ def main() -> None:
         stage_cache(a.work, a.clips)
     if "lora" in stages:
         print(stage_lora(a.work, a.name, a.lora_steps, a.lora_batch, a.p_async, a.rank, a.lr, a.shift,
-                         a.sigma_sampling, a.adapter, a.warmup, a.p_cond))
+                         a.sigma_sampling, a.adapter, a.warmup, a.p_cond, a.patterns.split(",")))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,12 @@ WAN_LORA_TARGETS = ("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0",
                     "ffn.net.0.proj", "ffn.net.2")
 
 
+def _all_patterns() -> list[str]:
+    from pusa.flow import CONDITION_PATTERNS  # imported here: the config module stays torch-free
+
+    return list(CONDITION_PATTERNS)
+
+
 @dataclass
 class TrainConfig:
     """A FAFM training run (defaults: the reference recipe where it has one, laptop-sized elsewhere)."""
@@ -34,6 +40,7 @@ class TrainConfig:
     # timesteps (FAFM + PTSS)
     p_async: float = 1.0
     p_cond: float = 0.0  # share of samples drawn as a conditioning task (pusa's option; 0 = the paper)
+    condition_patterns: list[str] = field(default_factory=lambda: _all_patterns())  # the tasks p_cond draws, equally likely
     shift: float = 5.0
     sigma_sampling: str = "grid"  # "grid" (the reference's 1000-step shifted grid) or "continuous"
     frame_weighting: bool = False
@@ -75,6 +82,12 @@ class TrainConfig:
             raise bad("p_async", "a probability in [0, 1]")
         if not 0 <= self.p_cond <= 1:
             raise bad("p_cond", "a probability in [0, 1]")
+        from pusa.flow import check_patterns
+
+        try:
+            check_patterns(self.condition_patterns)
+        except ValueError as err:
+            raise ValueError(f"config condition_patterns: {err}") from None
         if not 0 <= self.caption_dropout <= 1:
             raise bad("caption_dropout", "a probability in [0, 1]")
         if not 0 <= self.ema_decay < 1:

@@ -44,7 +44,7 @@ def draw_sample_noise(config: TrainConfig, step: int, micro: int, positions: lis
         g = sample_generator(config.seed, step, micro, pos)
         noises.append(torch.randn(latent_shape, generator=g))
         taus.append(task_sigmas(1, latent_shape[1], config.p_cond, config.p_async, config.shift,
-                                config.sigma_sampling, g)[0])
+                                config.sigma_sampling, g, config.condition_patterns)[0])
         drops.append(bool(torch.rand(1, generator=g) < config.caption_dropout))
     return torch.stack(noises), torch.stack(taus), torch.tensor(drops)
 
