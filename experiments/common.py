@@ -205,13 +205,17 @@ def plot(path: Path, title: str, table: Table) -> None:
     for ax, (metric, cells, panel_title) in zip(axes.flat, todo):
         s = [table[c][metric] for c in cells]
         mean = np.array([x.mean for x in s])
-        err = np.array([[x.mean - x.lo for x in s], [x.hi - x.mean for x in s]])  # [2, cells]
+        lo, hi = np.array([x.lo for x in s]), np.array([x.hi for x in s])
         paired = PAIRED_SEP in cells[0]
         if paired:
             ax.axhline(0.0, color="0.6", lw=0.8, zorder=0)
             if shared_reference(cells):  # named in the title
                 cells = [c.split(PAIRED_SEP, 1)[0] for c in cells]
-        ax.errorbar(range(len(cells)), mean, yerr=err, fmt="o", capsize=3, color="C1" if paired else "C0")
+        # intervals drawn on their own: a bootstrap FD interval need not contain the full-set point
+        x, colour = np.arange(len(cells)), "C1" if paired else "C0"
+        ax.vlines(x, lo, hi, color=colour, lw=1.2)
+        ax.plot(np.repeat(x, 2), np.ravel([lo, hi], "F"), "_", color=colour, ms=6)
+        ax.plot(x, mean, "o", color=colour)
         ax.set_xticks(range(len(cells)), cells, rotation=35, ha="right", fontsize=6.5)
         ax.set_title(panel_title, fontsize=7.5)
         ax.tick_params(axis="y", labelsize=7)

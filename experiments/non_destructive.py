@@ -17,8 +17,9 @@ timestep (plain T2V), on held-out clips 0 … n−1:
       9 brightness flicker, std over t of the frame's mean grey;  10 foreground fraction;
       11 foreground speed, mean |c_{t+1} − c_t| / H of the foreground mask's centroid c (frames with
          foreground in both);  12 foreground saturation, mean (max − min over RGB) of foreground pixels.
-    Each feature is divided by its standard deviation over the 2n real clips (one scale for all rows, fixed
-    by the world and n alone), so all 12 count equally and FDs compare across runs and weights. The row
+    Each feature is divided by its standard deviation over the 2n real clips, floored at 1/255 (one grey
+    level: the world's flat backgrounds barely flicker, and a spread of 0.00001 would let flicker swamp the
+    rest). One scale for all rows, fixed by the world and n alone, so FDs compare across runs and weights. The row
     "real clips n … 2n−1" is the FD between two sets of real clips: the floor at this n.
 
 Rows "λ − base" hold paired per-clip differences (same clip, same noise, same seed).
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.n >= 2:
         real = np.stack([features(heldout_clip(i).frames) for i in range(args.n)])
         floor = np.stack([features(heldout_clip(i).frames) for i in range(args.n, 2 * args.n)])
-        scale = np.maximum(np.concatenate([real, floor]).std(0), 1e-6)  # [12]: the world's spread, not the models'
+        scale = np.maximum(np.concatenate([real, floor]).std(0), 1 / 255)  # [12]: the world's spread, not the models'
         fd: dict[str, Stat] = {k: bootstrap_fd(f / scale, real / scale) for k, f in feats.items()}
         fd[f"real clips {args.n} … {2 * args.n - 1}"] = bootstrap_fd(floor / scale, real / scale)
         for cell, stat in fd.items():

@@ -211,3 +211,10 @@ def test_command_spells_out_repeatable_options():
     common = importlib.import_module("common")
     args = argparse.Namespace(n=2, variant=["a/final", "b/final"], extra=[], cache="")
     assert common.command("x", args) == "python experiments/x.py --n 2 --variant a/final --variant b/final --cache ''"
+
+
+def test_a_point_outside_its_interval_still_plots(tmp_path):
+    """A bootstrap FD interval can lie above the full-set FD (FD is biased upwards at small n)."""
+    table = {"real": {"fd_features": Stat(0.74, 0.70, 2.30, 64)}, "gen": {"fd_features": Stat(0.5, 0.9, 2.0, 64)}}
+    _, png = write_results("fd", tmp_path, "FD", table, "cmd", 1.0)
+    assert png.is_file() and png.stat().st_size > 1000
