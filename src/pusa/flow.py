@@ -12,7 +12,8 @@ The model's timestep input is t = 1000·σ. Pusa (VTA) gives every latent frame 
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import torch
 
