@@ -86,7 +86,7 @@ def export_checkpoint(run_dir: str | os.PathLike, step: int | None = None, out_d
     Returns ``out_dir``. The adapter is rebuilt from the config stored in the checkpoint, so the base
     model folder it names must still exist."""
     from pusa.training.checkpoint import checkpoint_dir, list_checkpoints, load_checkpoint
-    from pusa.training.config import TrainConfig
+    from pusa.training.config import load_config
     from pusa.training.trainer import build_transformer
 
     run_dir = Path(run_dir)
@@ -101,7 +101,7 @@ def export_checkpoint(run_dir: str | os.PathLike, step: int | None = None, out_d
     weights = ckpt.ema if ema else ckpt.trainable
     if weights is None:
         raise ValueError(f"{path}: the run kept no EMA (ema_decay = 0); export without --ema")
-    config = TrainConfig(**ckpt.state["config"])
+    config = load_config(None, ckpt.state["config"])  # an unknown key (a newer pusa's run) is one clear line
     out = Path(out_dir) if out_dir is not None else run_dir / f"export-{path.name}{'-ema' if ema else ''}"
     transformer = build_transformer(config)
     result = transformer.load_state_dict({k: v.to(torch.float32) for k, v in weights.items()}, strict=False)
