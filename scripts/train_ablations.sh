@@ -14,10 +14,7 @@ PY=${PYTHON:-python}
 export OMP_NUM_THREADS=${THREADS:-1} MKL_NUM_THREADS=${THREADS:-1}
 HERE=$(dirname "$(realpath "$0")")
 mkdir -p "$WORK"
-if [ ! -f "$WORK/model-base/model_index.json" ]; then
-  mkdir -p "$WORK/base" && cp -r "$($PY -c 'from pusa.mini.shipped import TRANSFORMER; print(TRANSFORMER)')" "$WORK/base/transformer"
-  $PY -m pusa.mini.recipe "$WORK" --stage export-base
-fi
+[ -f "$WORK/model-base/model_index.json" ] || $PY -m pusa.mini.recipe "$WORK" --stage export-base --from-shipped
 [ -f "$WORK/cache/manifest.json" ] || $PY -m pusa.mini.recipe "$WORK" --stage cache --clips 2000
 R="$PY -m pusa.mini.recipe $WORK --stage lora --lora-steps 100 --lora-batch 8 --warmup 20 --shift 1 --sigma-sampling continuous"
 $R --name p1-r16 --p-async 1 --rank 16 --lr 1e-3

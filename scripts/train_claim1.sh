@@ -21,11 +21,7 @@ baseline() {
     --steps 460 --batch 8 --lr 2e-4 --warmup 20 --workers 1 --shift 5
 }
 if [ "${PARALLEL:-0}" = 1 ]; then baseline & BASELINE_PID=$!; fi
-if [ ! -f "$WORK/model-base/model_index.json" ]; then
-  mkdir -p "$WORK/base" && rm -rf "$WORK/base/transformer" && \
-    cp -r "$($PY -c 'from pusa.mini.shipped import TRANSFORMER; print(TRANSFORMER)')" "$WORK/base/transformer"
-  $PY -m pusa.mini.recipe "$WORK" --stage export-base
-fi
+[ -f "$WORK/model-base/model_index.json" ] || $PY -m pusa.mini.recipe "$WORK" --stage export-base --from-shipped
 [ -f "$WORK/cache/manifest.json" ] || $PY -m pusa.mini.recipe "$WORK" --stage cache --clips 40
 $PY -m pusa.mini.recipe "$WORK" --stage lora --name c1-s5-r32-50x4 --p-cond 1 --shift 5 --rank 32 \
   --lora-steps 50 --lora-batch 4 --warmup 10 --lr 1e-3

@@ -127,3 +127,20 @@ def test_text_to_video_on_the_embedded_mini_runs_the_base_and_says_so(tmp_path):
 def test_example_image_is_a_world_frame():
     img = np.asarray(Image.open(EXAMPLE_IMAGE))
     assert img.shape == (MINI.height, MINI.width, 3)
+
+
+def test_recipe_builds_model_base_from_the_shipped_transformer(tmp_path):
+    """`recipe --stage export-base --from-shipped`: the trained variants' starting point is the shipped base."""
+    from safetensors.torch import load_file
+
+    from pusa.mini.recipe import stage_export_base
+    from pusa.mini.shipped import TRANSFORMER
+
+    folder = stage_export_base(tmp_path, from_shipped=True)
+
+    def weights(path):
+        return {k: v for f in sorted(path.glob("*.safetensors")) for k, v in load_file(f).items()}
+
+    got, want = weights(folder / "transformer"), weights(TRANSFORMER)
+    assert (folder / "model_index.json").is_file() and got.keys() == want.keys()
+    assert all(torch.equal(got[k], want[k]) for k in want)

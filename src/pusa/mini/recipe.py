@@ -1,7 +1,7 @@
 """The Pusa-mini recipe: base T2V pretraining on streamed world clips, then the Pusa step (VTA LoRA).
 
     python -m pusa.mini.recipe WORK --stage pretrain --minutes 7 --batch 256 --workers 14   # GPU
-    python -m pusa.mini.recipe WORK --stage export-base
+    python -m pusa.mini.recipe WORK --stage export-base [--from-shipped]
     python -m pusa.mini.recipe WORK --stage cache --clips 2000
     python -m pusa.mini.recipe WORK --stage lora --lora-steps 600        # → WORK/lora/final
 
@@ -9,6 +9,7 @@ Stages:
 - pretrain: a fresh Wan DiT learns plain text-to-video flow matching with one σ per clip (scalar
   timesteps) on clips rendered on the fly (``pusa.mini.pretrain``); EMA weights → WORK/base/transformer;
 - export-base: those weights as a PusaPipeline folder, WORK/model-base (what ``pusa train`` adapts);
+  ``--from-shipped`` takes the shipped base transformer instead (the experiments' trained variants start there);
 - cache: a small latent cache of world clips from a seed the pretraining never used (``cache_frames``:
   clips go straight from the renderer into the cache, no lossy video file);
 - lora: ``pusa train``'s trainer with FAFM and p_async = 1 (the paper's setting) on that cache;
@@ -37,16 +38,19 @@ def stage_pretrain(work: Path, minutes: float | None, steps: int, batch: int, wo
     return pretrain(cfg, progress=lambda m: print(m, flush=True))
 
 
-def stage_export_base(work: Path) -> Path:
-    """WORK/base/transformer as a full pipeline folder (the LoRA stage adapts it)."""
+def stage_export_base(work: Path, from_shipped: bool = False) -> Path:
+    """WORK/base/transformer (or, ``from_shipped``, the shipped base) as a full pipeline folder WORK/model-base
+    (the LoRA stage adapts it)."""
     import torch
 
     from pusa.mini import build_pipeline
+    from pusa.mini.shipped import TRANSFORMER
     from pusa.models import PusaTransformer3DModel
 
     folder = work / "model-base"
     if not (folder / "model_index.json").exists():
-        transformer = PusaTransformer3DModel.from_pretrained(str(work / "base" / "transformer"),
+        source = TRANSFORMER if from_shipped else work / "base" / "transformer"
+        transformer = PusaTransformer3DModel.from_pretrained(str(source),
                                                              torch_dtype=torch.float32)
         build_pipeline(transformer).save_pretrained(folder)
     return folder
@@ -121,6 +125,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=2000, help="pretraining steps when --minutes is not given")
     p.add_argument("--batch", type=int, default=256, help="pretraining batch")
     p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--from-shipped", action="store_true",
+                   help="export-base: build WORK/model-base from the shipped base transformer")
     p.add_argument("--clips", type=int, default=2000, help="clips in the LoRA cache")
     p.add_argument("--name", default="lora")
     p.add_argument("--lora-steps", type=int, default=600)
@@ -128,8 +134,8 @@ def main() -> None:
     p.add_argument("--p-async", type=float, default=1.0)
     p.add_argument("--p-cond", type=float, default=0.0,
                    help="share of LoRA samples drawn as conditioning tasks (given frames at σ = 0, the rest at one σ)")
-    p.add_argument("--patterns", default="i2v,prefix,start_end,keyframes",
-                   help="comma-separated conditioning tasks --p-cond draws (equally likely)")
+    p.add_argument("--patterns", help="comma-separated conditioning tasks --p-cond draws, equally likely "
+                                       "(default: i2v,prefix,start_end,keyframes)")
     p.add_argument("--rank", type=int, default=32)
     p.add_argument("--adapter", default="lora", choices=["lora", "full"], help="full: fine-tune every weight")
     p.add_argument("--warmup", type=int, default=50, help="LoRA-stage warmup steps")
@@ -143,12 +149,13 @@ def main() -> None:
     if "pretrain" in stages:
         stage_pretrain(a.work, a.minutes, a.steps, a.batch, a.workers)
     if "export-base" in stages:
-        stage_export_base(a.work)
+        stage_export_base(a.work, a.from_shipped)
     if "cache" in stages:
         stage_cache(a.work, a.clips)
     if "lora" in stages:
         print(stage_lora(a.work, a.name, a.lora_steps, a.lora_batch, a.p_async, a.rank, a.lr, a.shift,
-                         a.sigma_sampling, a.adapter, a.warmup, a.p_cond, a.patterns.split(",")))
+                         a.sigma_sampling, a.adapter, a.warmup, a.p_cond,
+                         a.patterns.split(",") if a.patterns else None))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ class TrainConfig:
     # timesteps (FAFM + PTSS)
     p_async: float = 1.0
     p_cond: float = 0.0  # share of samples drawn as a conditioning task (pusa's option; 0 = the paper)
-    condition_patterns: list[str] = field(default_factory=lambda: _all_patterns())  # the tasks p_cond draws, equally likely
+    condition_patterns: list[str] = field(default_factory=_all_patterns)  # the tasks p_cond draws, equally likely
     shift: float = 5.0
     sigma_sampling: str = "grid"  # "grid" (the reference's 1000-step shifted grid) or "continuous"
     frame_weighting: bool = False
