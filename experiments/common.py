@@ -149,8 +149,8 @@ def markdown(title: str, table: Table, command: str, seconds: float, notes: str 
     if image:
         lines += [f"![{Path(image).stem}]({image})", ""]
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    lines += ["Regenerate:", "", f"    {command}", "",
-              f"Wall time {seconds / 60:.1f} min ({stamp}, {cpu_note()}); weights: {weights_id()}.", ""]
+    cost = f"Wall time {seconds / 60:.1f} min, CPU time {time.process_time() / 60:.1f} min"  # CPU: this process, all threads
+    lines += ["Regenerate:", "", f"    {command}", "", f"{cost} ({stamp}, {cpu_note()}); weights: {weights_id()}.", ""]
     return "\n".join(lines)
 
 
