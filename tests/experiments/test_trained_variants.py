@@ -68,7 +68,7 @@ def test_train_record_reads_recipe_and_baseline_files(work):
 @pytest.mark.parametrize("module", [ablations, claim1, task_sampling])
 def test_claim_scripts_run_on_trained_variants(module, work, tmp_path):
     out = tmp_path / "results"
-    extra = ["--pusa", "p1-r16"] if module is claim1 else []
+    extra = ["--pusa", "p1-r16", "--also", ""] if module is claim1 else []
     module.main(["--work", str(work), "--n", "1", "--steps", "1", "--out", str(out), "--cache", "", *extra])
     text = (out / f"{module.NAME}.md").read_text()
     assert f"python experiments/{module.NAME}.py" in text and "| 1 |" in text
@@ -92,6 +92,32 @@ def test_claim1_ratios_and_verdict_come_from_the_training_records():
     short = {**base, "clips_seen": 2000, "distinct_clips": 2000}  # 50× the data but 15× the compute
     assert "do **not** both hold" in claim1.budget_table(pusa, short)
     assert all(math.isnan(v) for v in claim1.ratios({}, base).values())  # nan where a record is missing
+
+
+def test_claim1_verdict_also_needs_the_measured_per_step_cost():
+    """Per-step CPU seconds (claim1_timing.py) count per sample: a LoRA step of 4 at 5 s is 1.25 s a sample, a
+    baseline step of 8 at 8 s is 1 s, so 3,680 baseline samples against 200 LoRA ones is 14.7×, not 20×."""
+    timing = {"lora_step_s": 5.0, "lora_batch": 4, "baseline_step_s": 8.0, "baseline_batch": 8,
+              "date": "2026-12-03 03:40", "torch_threads": 1}
+    base = {"steps": 460, "batch": 8, "clips_seen": 3680, "distinct_clips": 3680, "seconds": 6000.0}
+    pusa = {"steps": 50, "batch": 4, "clips_seen": 200, "distinct_clips": 40, "seconds": 300.0, "rank": 32}
+    assert claim1.ratios(pusa, base, timing)["cpu"] == pytest.approx(14.72)
+    assert "do **not** both hold" in claim1.budget_table(pusa, base, timing)  # 27.6× by passes is not enough
+    short = {**pusa, "steps": 30, "clips_seen": 120}
+    assert claim1.ratios(short, base, timing)["cpu"] == pytest.approx(24.53, abs=0.01)
+    text = claim1.budget_table(short, base, timing, also={"VTA LoRA 50x4": pusa})
+    assert "**hold** by every count" in text and "| VTA LoRA 50x4 | LoRA rank 32 | 50 × 4 |" in text
+    assert "Against VTA LoRA 50x4: 92× the data, 27.6× the compute by forward passes, 14.7× by per-step" in text
+
+
+def test_claim1_timing_differences_out_the_fixed_cost():
+    import claim1_timing
+
+    cost, calls = (lambda n: (calls.append(n), 7.0 + 3.0 * n)[1]), []
+    assert claim1_timing.per_step(cost, 10, 40) == (pytest.approx(3.0), {10: 37.0, 40: 127.0})
+    assert calls == [10, 40]
+    with pytest.raises(ValueError, match="0 < short < long"):
+        claim1_timing.per_step(cost, 40, 10)
 
 
 def test_claim1_refuses_a_missing_lora(work, tmp_path):
