@@ -123,6 +123,8 @@ def test_claim1_timing_differences_out_the_fixed_cost():
 def test_claim1_refuses_a_missing_lora(work, tmp_path):
     with pytest.raises(SystemExit, match="no trained LoRA here"):
         claim1.main(["--work", str(work), "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit, match="nope/final: no trained LoRA here"):  # an --also row too, before sampling
+        claim1.main(["--work", str(work), "--pusa", "p1-r16", "--also", "nope", "--out", str(tmp_path / "out")])
 
 
 def test_task_sampling_needs_the_reference_variant(tmp_path):
