@@ -116,9 +116,9 @@ def budget_table(pusa: dict, base: dict, timing: dict | None = None, also: dict[
            f"{timing['lora_batch']}, {timing['baseline_step_s']:g} s per baseline step of {timing['baseline_batch']}, "
            f"measured one after the other in one process by experiments/claim1_timing.py on {timing['date']}, "
            f"{timing['torch_threads']} torch thread), " if measured else "")
-    extra = "".join(f" Against {name}: {ratios(rec, base, timing)['data']:.3g}× the data, "
-                    f"{ratios(rec, base, timing)['compute']:.3g}× the compute by forward passes, "
-                    f"{ratios(rec, base, timing)['cpu']:.3g}× by per-step timing." for name, rec in also.items())
+    extra = "".join(f" Against {name}: {a['data']:.3g}× the data, {a['compute']:.3g}× the compute by forward "
+                    f"passes, {a['cpu']:.3g}× by per-step timing."
+                    for name, a in ((name, ratios(rec, base, timing)) for name, rec in also.items()))
     return ("\n".join(lines) + f"\n\nBaseline ÷ {PUSA}: {r['data']:.3g}× the distinct clips, {r['seen']:.3g}× the "
             f"clips seen, {r['compute']:.3g}× the compute by forward passes (a LoRA step costs about "
             f"{COST['lora']:g} passes per sample, a full fine-tune {COST['full']:g}), {cpu}and {r['seconds']:.3g}× "
