@@ -20,6 +20,7 @@ LoRA, the baseline and the shipped Pusa-mini (600-step LoRA on 2,000 clips) for 
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -107,7 +108,7 @@ def budget_table(pusa: dict, base: dict, timing: dict | None = None, also: dict[
              row(BASELINE, base, "all + input channels"),
              row(SHIPPED, SHIPPED_BUDGET, "LoRA rank 32")]
     r, s = ratios(pusa, base, timing), ratios(SHIPPED_BUDGET, base, timing)
-    measured = r["cpu"] == r["cpu"]  # not nan
+    measured = not math.isnan(r["cpu"])
     met = r["data"] >= DATA_RATIO and r["compute"] >= COMPUTE_RATIO and (not measured or r["cpu"] >= COMPUTE_RATIO)
     by = "every count above" if measured else "the forward-pass count (per-step timing not measured)"
     verdict = (f"the issue's ≥ {DATA_RATIO}× data and ≥ {COMPUTE_RATIO}× compute **hold** by {by}" if met else

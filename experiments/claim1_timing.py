@@ -84,7 +84,10 @@ def main(argv: list[str] | None = None) -> None:
               "lora_runs_s": lora_raw, "baseline_runs_s": base_raw,
               "torch_threads": torch.get_num_threads(), "cpus": os.cpu_count(),
               "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}
-    (args.work / "timing.json").write_text(json.dumps(record, indent=1) + "\n")
+    from pusa.io import atomic_path
+
+    with atomic_path(args.work / "timing.json", overwrite=True) as tmp:
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
     print(json.dumps(record, indent=1))
 
 

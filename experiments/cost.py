@@ -56,8 +56,8 @@ def table(rows: list[Cost]) -> str:
     if claim and all(c.cpu is not None for c in claim) and not missing:
         lines.append(f"| **claim set** | | | {sum(c.wall for c in claim):.1f} | **{sum(c.cpu for c in claim):.1f}** |")
     else:
-        gap = ", ".join(missing or [c.page for c in claim if c.cpu is None])
-        lines.append(f"| claim set | | | | no total: {gap} without a recorded CPU time |")
+        gap = ", ".join([*missing, *(c.page for c in claim if c.cpu is None)])
+        lines.append(f"| claim set | | | | no total: {gap} missing or without a recorded CPU time |")
     return "\n".join(lines)
 
 
