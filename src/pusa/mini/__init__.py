@@ -40,6 +40,8 @@ class MiniConfig:
     prediction_type: str = "x0-skip"
     sigma_data: float = 0.77  # RMS of world clips in [-1, 1] (dark backgrounds), measured on 200 clips
     transformer_extra: dict = field(default_factory=dict)
+    # None: the packing autoencoder (r·3·s² channels); a number: a learned CausalConvAutoencoder's channels
+    latent_channels: int | None = None
 
     def transformer_kwargs(self, in_channels: int, text_dim: int) -> dict:
         dim = self.heads * self.dim_head
@@ -50,6 +52,10 @@ class MiniConfig:
 
 
 MINI = MiniConfig()
+# Pusa-mini 2 (issue 18): a learned 8× autoencoder (17×64×64 → 16×5×8×8) and a smaller, velocity-predicting
+# transformer on its 320 tokens; sized for training on a 2-core CPU.
+MINI2 = MiniConfig(spatial_factor=8, heads=3, layers=6, prediction_type="velocity", sigma_data=1.0,
+                   latent_channels=16)
 
 
 def minilm_path() -> Path:
@@ -88,34 +94,52 @@ TEXT_DIM = 384  # MiniLM-L6 hidden size
 
 
 def new_vae(config: MiniConfig = MINI):
+    """The config's autoencoder: the exact packing one, or an untrained learned one (``latent_channels`` set)."""
+    if config.latent_channels:
+        from pusa.models.causal_autoencoder import CausalConvAutoencoder
+
+        return CausalConvAutoencoder(temporal_factor=config.temporal_factor, spatial_factor=config.spatial_factor,
+                                     widths=(16, 32, 64, 128)[-(config.spatial_factor.bit_length()):],
+                                     latent_channels=config.latent_channels)
     from pusa.models import PackingAutoencoder
 
     return PackingAutoencoder(temporal_factor=config.temporal_factor, spatial_factor=config.spatial_factor)
 
 
-def new_transformer(config: MiniConfig = MINI, seed: int = 0):
+def load_autoencoder(folder):
+    """A trained learned autoencoder from its folder (float32, frozen)."""
+    import torch
+
+    from pusa.models.causal_autoencoder import CausalConvAutoencoder
+
+    return CausalConvAutoencoder.from_pretrained(str(folder), torch_dtype=torch.float32).eval().requires_grad_(False)
+
+
+def new_transformer(config: MiniConfig = MINI, seed: int = 0, in_channels: int | None = None):
     """A freshly initialised Pusa-mini transformer (zero output layer: x̂0 = c_skip·x_σ at the start)."""
     import torch
 
     from pusa.models import PusaTransformer3DModel
 
     torch.manual_seed(seed)
-    transformer = PusaTransformer3DModel(**config.transformer_kwargs(new_vae(config).latent_channels, TEXT_DIM))
+    channels = in_channels or new_vae(config).latent_channels
+    transformer = PusaTransformer3DModel(**config.transformer_kwargs(channels, TEXT_DIM))
     with torch.no_grad():  # DiT practice: start from a zero output
         transformer.proj_out.weight.zero_()
         transformer.proj_out.bias.zero_()
     return transformer
 
 
-def build_pipeline(transformer=None, config: MiniConfig = MINI, seed: int = 0, text=None):
+def build_pipeline(transformer=None, config: MiniConfig = MINI, seed: int = 0, text=None, vae=None):
     """A PusaPipeline with Pusa-mini's components; a fresh (randomly initialised) transformer if none is given.
-    ``text`` = (tokenizer, encoder) shares an already loaded MiniLM instead of loading another copy."""
+    ``text`` = (tokenizer, encoder) shares an already loaded MiniLM instead of loading another copy; ``vae``
+    a trained autoencoder (default: the config's, see :func:`new_vae`)."""
     from pusa.pipeline import PusaPipeline
 
     tokenizer, encoder = text if text is not None else text_components()
-    vae = new_vae(config)
+    vae = vae if vae is not None else new_vae(config)
     if transformer is None:
-        transformer = new_transformer(config, seed)
+        transformer = new_transformer(config, seed, in_channels=vae.latent_channels)
     return PusaPipeline(tokenizer=tokenizer, text_encoder=encoder, vae=vae, transformer=transformer,
                         fps=config.fps, default_num_frames=config.num_frames, default_height=config.height,
                         default_width=config.width, max_sequence_length=config.max_sequence_length)

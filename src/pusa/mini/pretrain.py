@@ -1,9 +1,12 @@
-"""Pretraining Pusa-mini's base transformer on an endless stream of world clips.
+"""Training Pusa-mini's transformer on an endless stream of world clips: the base, and the VTA step.
 
-This is plain text-to-video flow matching with one σ per clip (scalar timesteps, the base model's
-setting): x_σ = (1 − σ)·x0 + σ·ε, loss ‖v_θ(x_σ, σ, c) − (ε − x0)‖². Clips are rendered on the fly by
-``pusa.world`` (about 2 ms each), so no clip is ever seen twice and nothing is cached on disk; the
-VTA step afterwards is an ordinary ``pusa train`` run on a small cache.
+By default this is plain text-to-video flow matching with one σ per clip (scalar timesteps, the base
+model's setting): x_σ = (1 − σ)·x0 + σ·ε, loss ‖v_θ(x_σ, σ, c) − (ε − x0)‖². With ``p_async`` / ``p_cond``
+the σ draw is pusa.flow's ``task_sigmas`` (per-frame σ, FAFM; frames at σ = 0 unscored) and with
+``adapter="lora"`` only a LoRA on ``init``'s weights is trained: that is the Pusa step, on the same stream.
+Clips are rendered on the fly by ``pusa.world`` (about 2 ms each), so no clip is ever seen twice and
+nothing is cached on disk. ``autoencoder`` names a learned causal autoencoder folder (frozen); without
+it the packing autoencoder of ``model`` is used.
 
     python -m pusa.mini.pretrain OUT --minutes 8 --batch 256 --workers 14     # on a GPU
     python -m pusa.mini.pretrain OUT --max-steps 200 --batch 8                  # CPU smoke
@@ -54,6 +57,13 @@ class PretrainConfig:
     export_dtype: str = "float32"
     model: dict = field(default_factory=lambda: asdict(MINI))
     init: str | None = None  # warm start from a transformer folder (fresh optimizer and schedule)
+    autoencoder: str | None = None  # a learned autoencoder folder (CausalConvAutoencoder); None: packing
+    adapter: str = "full"  # "full": train every weight; "lora": a LoRA on init's weights (the VTA step)
+    lora_rank: int = 32
+    p_async: float = 0.0  # pusa.flow.task_sigmas: 0/0 is the base's scalar-timestep setting
+    p_cond: float = 0.0
+    patterns: tuple = ("i2v", "prefix", "start_end", "keyframes")
+    threads: int | None = None  # torch threads (None: torch's default)
 
 
 class WorldStream(torch.utils.data.IterableDataset):
@@ -130,30 +140,46 @@ def pack(frames: torch.Tensor, vae, device: torch.device) -> torch.Tensor:
 
 
 def build(cfg: PretrainConfig, device: torch.device):
-    from pusa.mini import new_transformer, new_vae
+    """(MiniConfig, transformer to train, frozen autoencoder)."""
+    from pusa.mini import load_autoencoder, new_transformer, new_vae
 
     mini = MiniConfig(**cfg.model)
-    return mini, new_transformer(mini, cfg.seed).to(device), new_vae(mini).to(device)
+    vae = load_autoencoder(cfg.autoencoder) if cfg.autoencoder else new_vae(mini)
+    model = new_transformer(mini, cfg.seed, in_channels=vae.latent_channels)
+    if cfg.init:
+        from pusa.models import PusaTransformer3DModel
+
+        model = PusaTransformer3DModel.from_pretrained(cfg.init, torch_dtype=torch.float32)
+    if cfg.adapter == "lora":
+        from peft import LoraConfig
+
+        from pusa.training.config import WAN_LORA_TARGETS
+
+        model.requires_grad_(False)
+        model.add_adapter(LoraConfig(r=cfg.lora_rank, lora_alpha=float(cfg.lora_rank),
+                                     target_modules=list(WAN_LORA_TARGETS), init_lora_weights=True))
+    elif cfg.adapter != "full":
+        raise ValueError(f"adapter={cfg.adapter!r}: use 'full' or 'lora'")
+    return mini, model.to(device), vae.to(device).eval().requires_grad_(False)
 
 
-def pretrain(cfg: PretrainConfig, progress=print) -> Path:
-    """Run (or resume) the pretraining described by ``cfg``; returns the exported transformer folder."""
-    from pusa.flow import fafm_loss, interpolate, shift_sigma
+def pretrain(cfg: PretrainConfig, progress=print, on_checkpoint=None) -> Path:
+    """Run (or resume) the training described by ``cfg``; returns the exported transformer (or LoRA) folder.
+    ``on_checkpoint(model, step, vae, text)`` runs after each checkpoint (e.g. :mod:`pusa.mini.probe`)."""
+    from pusa.flow import fafm_loss, interpolate, loss_frame_weights, task_sigmas
     from pusa.training.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device(cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     mini, model, vae = build(cfg, device)
     if cfg.init and not list_checkpoints(out / "checkpoints"):
-        from pusa.models import PusaTransformer3DModel
-
-        warm = PusaTransformer3DModel.from_pretrained(cfg.init, torch_dtype=torch.float32).state_dict()
-        model.load_state_dict(warm)
         progress(f"warm start from {cfg.init}")
     text = TextEncoder(device, mini.max_sequence_length)
     empty = text([""])[0]
@@ -164,7 +190,7 @@ def pretrain(cfg: PretrainConfig, progress=print) -> Path:
                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.99))
     names = [n for n, p in model.named_parameters() if p.requires_grad]
     ema = [p.detach().float().clone() for p in params]
-    step, total, seen = 0, cfg.max_steps, 0.0
+    step, total, seen, cpu_seen = 0, cfg.max_steps, 0.0, 0.0
     ckpts = list_checkpoints(out / "checkpoints")
     if ckpts:
         ck = load_checkpoint(ckpts[-1])
@@ -173,6 +199,7 @@ def pretrain(cfg: PretrainConfig, progress=print) -> Path:
             e.copy_(ck.ema[n])
         opt.load_state_dict(ck.optimizer)
         step, total, seen = ck.step, int(ck.state["total_steps"]), float(ck.state.get("seconds", 0.0))
+        cpu_seen = float(ck.state.get("cpu_seconds", 0.0))
         if cfg.minutes is None:
             total = max(total, cfg.max_steps)
         progress(f"resumed from {ckpts[-1]} (step {step}/{total})")
@@ -187,25 +214,27 @@ def pretrain(cfg: PretrainConfig, progress=print) -> Path:
     log = open(out / "loss.csv", "a", newline="")
     writer = csv.writer(log)
     if log.tell() == 0:
-        writer.writerow(("step", "loss", "lr", "grad_norm", "seconds"))
-    t_start, timed_from = time.time() - seen, None
+        writer.writerow(("step", "loss", "lr", "grad_norm", "seconds", "cpu_seconds"))
+    t_start, cpu_start, timed_from = time.time() - seen, time.process_time() - cpu_seen, None
+    scalar = cfg.p_async == 0 and cfg.p_cond == 0  # the base's setting: one timestep per clip
     model.train()
     for frames, captions in loader:
         if step >= total:
             break
-        x0 = pack(frames, vae, device)
+        with torch.no_grad():
+            x0 = pack(frames, vae, device)
         c = text(list(captions))
         drop = torch.rand(len(captions), generator=gen) < cfg.caption_dropout
         c = torch.where(drop[:, None, None].to(device), empty[None], c)
         b, _, f = x0.shape[:3]
-        sigma = shift_sigma(torch.rand(b, generator=gen, dtype=torch.float64), cfg.shift).float()
+        tau = task_sigmas(b, f, cfg.p_cond, cfg.p_async, cfg.shift, "continuous", gen, list(cfg.patterns)).to(device)
         x1 = torch.randn(x0.shape, generator=noise_gen, device=device)
-        tau = sigma[:, None].expand(b, f).to(device)
+        timestep = 1000.0 * (tau[:, 0] if scalar else tau)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg, total)
         with autocast:
-            v = model(interpolate(x0, x1, tau), 1000.0 * sigma.to(device), c, return_dict=False)[0]
-        loss = fafm_loss(v.float(), x0, x1)
+            v = model(interpolate(x0, x1, tau), timestep, c, return_dict=False)[0]
+        loss = fafm_loss(v.float(), x0, x1, frame_weights=None if scalar else loss_frame_weights(tau))
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite loss at step {step}; last checkpoint: {list_checkpoints(out / 'checkpoints')[-1:]}")
         opt.zero_grad(set_to_none=True)
@@ -225,24 +254,41 @@ def pretrain(cfg: PretrainConfig, progress=print) -> Path:
         if step % cfg.log_every == 0 or step == total:
             elapsed = time.time() - t_start
             writer.writerow((step, f"{loss.item():.5f}", f"{lr_at(step - 1, cfg, total):.3g}", f"{grad_norm:.3f}",
-                             f"{elapsed:.1f}"))
+                             f"{elapsed:.1f}", f"{time.process_time() - cpu_start:.1f}"))
             log.flush()
             progress(f"step {step}/{total} loss {loss.item():.4f} grad {grad_norm:.2f} {elapsed:.0f}s")
         if step % cfg.checkpoint_every == 0 or step == total:
             save_checkpoint(out / "checkpoints", step, {n: p.detach() for n, p in zip(names, params)},
-                            opt.state_dict(), {}, {"total_steps": total, "seconds": time.time() - t_start},
+                            opt.state_dict(), {}, {"total_steps": total, "seconds": time.time() - t_start,
+                                                   "cpu_seconds": time.process_time() - cpu_start},
                             ema={n: e for n, e in zip(names, ema)}, keep=2)
+            if step < total:  # a usable model at every checkpoint
+                export(out, model, names, ema, cfg, step)
+            if on_checkpoint is not None:
+                on_checkpoint(model, step, vae, text)
     log.close()
     return export(out, model, names, ema, cfg, step)
 
 
 def export(out: Path, model, names: list[str], ema: list[torch.Tensor], cfg: PretrainConfig, step: int) -> Path:
-    """EMA weights into ``out/transformer`` (diffusers layout, shards ≤ 15 MB), in ``cfg.export_dtype``."""
+    """EMA weights into ``out/transformer`` (diffusers layout, shards ≤ 15 MB, in ``cfg.export_dtype``), or
+    for a LoRA run into ``out/final`` (pusa's LoRA layouts). The training weights are left as they were."""
+    import copy
+
+    target = copy.deepcopy(model).to("cpu")
     with torch.no_grad():
         for n, e in zip(names, ema):
-            model.get_parameter(n).copy_(e)
-    folder = out / "transformer"
-    model.to("cpu", getattr(torch, cfg.export_dtype)).save_pretrained(folder, max_shard_size="15MB")
+            target.get_parameter(n).copy_(e)
+    if cfg.adapter == "lora":
+        from pusa.training.export import export_lora
+
+        folder = out / "final"
+        export_lora(target, folder, overwrite=True)
+    else:
+        folder = out / "transformer"
+        if cfg.export_dtype != "float32":
+            target = target.to(dtype=getattr(torch, cfg.export_dtype))
+        target.save_pretrained(folder, max_shard_size="15MB")
     (out / "pretrain_result.json").write_text(json.dumps({"steps": step, "ema_decay": cfg.ema_decay}) + "\n")
     return folder
 

@@ -1,0 +1,167 @@
+"""Pusa-mini 2's whole recipe on a CPU, in one resumable command:
+
+    nice python -m pusa.mini.recipe2 WORK [--threads 2] [--ae-minutes 28] [--base-minutes 50] [--vta-minutes 45]
+
+Stages, each skipped when done and resumed from its newest checkpoint when stopped:
+1. autoencoder: the learned causal autoencoder (:mod:`pusa.mini.autoencoder`, 17×64×64 → 16×5×8×8)
+   → WORK/ae/autoencoder;
+2. base: a fresh Wan DiT (``MINI2``: dim 192, 6 layers, patch 1, velocity) learns text-to-video flow
+   matching with one σ per clip (the paper's base) on clips streamed through that autoencoder
+   → WORK/base/transformer (EMA);
+3. vta: the Pusa step, a VTA LoRA on the base trained with FAFM (per-frame σ, p_async = 1) where a
+   share p_cond of samples are conditioning tasks (given frames at σ = 0) → WORK/vta/final;
+4. assemble: WORK/pipeline, a PusaPipeline folder with the three, and WORK/recipe.json with each stage's
+   wall and CPU seconds.
+
+Each checkpoint leaves a usable model (the stage's export is rewritten) and logs the direction probe
+(:mod:`pusa.mini.probe`: the loss gap between reversed and true captions) to WORK/STAGE/probe.csv,
+the go/no-go that tells within minutes whether the caption's direction is being learnt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from pusa.mini import MINI2
+
+BASE_SEED = 0  # world stream seeds: the base, the VTA stage (distinct clips), the autoencoder's in its module
+VTA_SEED = 7
+
+
+def probe_logger(folder: Path, given_first: bool, progress=print):
+    """An ``on_checkpoint`` callback that logs the direction gap at σ 0.9 to FOLDER/probe.csv."""
+    state: dict = {}
+
+    def log(model, step, vae, text) -> None:
+        from pusa.mini.probe import DirectionProbe
+
+        if "probe" not in state:
+            state["probe"] = DirectionProbe(vae, text, given_first=given_first)
+        gap = state["probe"](model)
+        path = folder / "probe.csv"
+        new = not path.exists()
+        with open(path, "a", newline="") as f:
+            w = csv.writer(f)
+            if new:
+                w.writerow(("step", "gap", "low", "high", "loss_true"))
+            w.writerow((step, f"{gap.mean:.5f}", f"{gap.low:.5f}", f"{gap.high:.5f}", f"{gap.loss:.5f}"))
+        progress(f"{folder.name} step {step}: direction gap {gap}")
+
+    return log
+
+
+def stage_autoencoder(work: Path, minutes: float, threads: int) -> Path:
+    from pusa.mini.autoencoder import AutoencoderTrainConfig, train_autoencoder
+
+    return train_autoencoder(AutoencoderTrainConfig(out=str(work / "ae"), minutes=minutes, threads=threads),
+                             progress=lambda m: print(m, flush=True))
+
+
+def stage_base(work: Path, minutes: float, threads: int, batch: int) -> Path:
+    from pusa.mini.pretrain import PretrainConfig, pretrain
+
+    cfg = PretrainConfig(out=str(work / "base"), minutes=minutes, batch_size=batch, lr=5e-4, warmup_steps=100,
+                         ema_decay=0.998, shift=3.0, mixture=(("easy", 0.8), ("medium", 0.2)), seed=BASE_SEED,
+                         workers=0, checkpoint_every=100, model=asdict(MINI2), device="cpu",
+                         autoencoder=str(work / "ae" / "autoencoder"), threads=threads)
+    if (work / "base" / "pretrain_result.json").exists() and _finished(work / "base"):
+        return work / "base" / "transformer"
+    return pretrain(cfg, progress=lambda m: print(m, flush=True),
+                    on_checkpoint=probe_logger(work / "base", given_first=False))
+
+
+def stage_vta(work: Path, minutes: float, threads: int, batch: int, p_cond: float, rank: int, lr: float) -> Path:
+    from pusa.mini.pretrain import PretrainConfig, pretrain
+
+    cfg = PretrainConfig(out=str(work / "vta"), minutes=minutes, batch_size=batch, lr=lr, warmup_steps=50,
+                         ema_decay=0.998, shift=3.0, mixture=(("easy", 0.8), ("medium", 0.2)), seed=VTA_SEED,
+                         workers=0, checkpoint_every=100, model=asdict(MINI2), device="cpu",
+                         autoencoder=str(work / "ae" / "autoencoder"), init=str(work / "base" / "transformer"),
+                         adapter="lora", lora_rank=rank, p_async=1.0, p_cond=p_cond, threads=threads)
+    if _finished(work / "vta"):
+        return work / "vta" / "final"
+    return pretrain(cfg, progress=lambda m: print(m, flush=True),
+                    on_checkpoint=probe_logger(work / "vta", given_first=True))
+
+
+def _finished(run: Path) -> bool:
+    """True when the run's newest checkpoint is its last step."""
+    from pusa.training.checkpoint import list_checkpoints, load_checkpoint
+
+    ckpts = list_checkpoints(run / "checkpoints")
+    if not ckpts:
+        return False
+    ck = load_checkpoint(ckpts[-1])
+    return ck.step >= int(ck.state["total_steps"])
+
+
+def stage_assemble(work: Path) -> Path:
+    """WORK/pipeline: MiniLM + the autoencoder + the base transformer, the VTA LoRA beside it."""
+    import shutil
+
+    import torch
+
+    from pusa.mini import build_pipeline, load_autoencoder
+    from pusa.models import PusaTransformer3DModel
+
+    transformer = PusaTransformer3DModel.from_pretrained(str(work / "base" / "transformer"), torch_dtype=torch.float32)
+    pipe = build_pipeline(transformer, config=MINI2, vae=load_autoencoder(work / "ae" / "autoencoder"))
+    folder = work / "pipeline"
+    pipe.save_pretrained(folder)
+    shutil.copy(work / "vta" / "final" / "pusa_lora_diffsynth.safetensors", folder / "pusa_mini_lora.safetensors")
+    return folder
+
+
+def cost(work: Path) -> dict:
+    """Each stage's wall and CPU seconds, read from its logs."""
+    out = {}
+    for stage, log, wall, cpu in (("autoencoder", "ae/psnr.csv", "seconds", "cpu_seconds"),
+                                  ("base", "base/loss.csv", "seconds", "cpu_seconds"),
+                                  ("vta", "vta/loss.csv", "seconds", "cpu_seconds")):
+        path = work / log
+        if path.exists():
+            rows = list(csv.DictReader(open(path)))
+            if rows:
+                out[stage] = {"wall_s": float(rows[-1][wall]), "cpu_s": float(rows[-1][cpu] or 0)}
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("work", type=Path)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--ae-minutes", type=float, default=28.0)
+    p.add_argument("--base-minutes", type=float, default=50.0)
+    p.add_argument("--vta-minutes", type=float, default=45.0)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--p-cond", type=float, default=0.8)
+    p.add_argument("--rank", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3, help="VTA LoRA learning rate")
+    p.add_argument("--stage", default="all", choices=["autoencoder", "base", "vta", "assemble", "all"])
+    a = p.parse_args()
+    a.work.mkdir(parents=True, exist_ok=True)
+    stages = ["autoencoder", "base", "vta", "assemble"] if a.stage == "all" else [a.stage]
+    t0 = time.time()
+    if "autoencoder" in stages:
+        stage_autoencoder(a.work, a.ae_minutes, a.threads)
+    if "base" in stages:
+        stage_base(a.work, a.base_minutes, a.threads, a.batch)
+    if "vta" in stages:
+        stage_vta(a.work, a.vta_minutes, a.threads, a.batch, a.p_cond, a.rank, a.lr)
+    if "assemble" in stages:
+        folder = stage_assemble(a.work)
+        record = {"stages": cost(a.work), "this_call_wall_s": time.time() - t0, "args": {
+            k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}}
+        record["total_wall_min"] = sum(s["wall_s"] for s in record["stages"].values()) / 60
+        record["total_cpu_min"] = sum(s["cpu_s"] for s in record["stages"].values()) / 60
+        (a.work / "recipe.json").write_text(json.dumps(record, indent=2) + "\n")
+        print(f"pipeline: {folder}\n{json.dumps(record, indent=2)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
