@@ -99,7 +99,7 @@ def test_refuses_to_overwrite(model_dir, media, tmp_path):
         (["--video", "{media}/clip.mp4", "--keep", "0-40", "--frames", "17"], "outside 0-16"),
         (["--keep", "0-4"], "--keep needs --video"),
         (["--height", "20"], "height=20 must be a multiple of 8; use 16 or 24"),
-        (["--image", "{media}/red.png@0", "--warm-start", "0"], "--warm-start 0.0: must be in (0, 1]"),
+        (["--image", "{media}/red.png@0", "--warm-start", "0"], "--warm-start 0.0: must be a finite number in (0, 1]"),
     ],
 )
 def test_bad_input_one_line_exit_2(model_dir, media, tmp_path, args, message):

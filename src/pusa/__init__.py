@@ -16,6 +16,8 @@ _LAZY = {
     "PusaTransformer3DModel": "pusa.models",
     "PackingAutoencoder": "pusa.models",
     "FrameCondition": "pusa.conditions",
+    "Request": "pusa.request",
+    "generate": "pusa.request:generate_video",
 }
 
 __all__ = [*_LAZY, "__version__"]
@@ -25,5 +27,6 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module, _, attribute = _LAZY[name].partition(":")
+        return getattr(importlib.import_module(module), attribute or name)
     raise AttributeError(f"module 'pusa' has no attribute {name!r}")

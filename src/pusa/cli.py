@@ -5,10 +5,10 @@ Bad input gets one line on stderr ("error: …") and exit code 2, never a traceb
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -107,16 +107,16 @@ def generate(
     video: Annotated[Optional[Path], typer.Option(help="Condition video (extend/complete/v2v).")] = None,
     keep: Annotated[Optional[str], typer.Option(help="Pixel frames of --video to keep, e.g. 0-12,77-80 (default: all).")] = None,
     noise: Annotated[float, typer.Option(help="Noise multiplier m in [0, 1] for --video frames.")] = 0.0,
-    warm_start: Annotated[Optional[float], typer.Option(help="Start the generated frames from the nearest given frame noised to σ = M in (0, 1]; 1 = from pure noise, the paper's sampler (default: 0.9 on the embedded Pusa-mini, 1 otherwise; docs/results/warm_start.md).")] = None,
+    warm_start: Annotated[Optional[float], typer.Option(help="Start generated frames from the nearest given frame noised to σ = M in (0, 1]; 1 = pure noise, the paper's sampler (default: the model's).")] = None,
     frames: Annotated[Optional[int], typer.Option(help="Pixel frames, r·k+1 (model default if omitted).")] = None,
     height: Annotated[Optional[int], typer.Option(help="Height in pixels (model default if omitted).")] = None,
     width: Annotated[Optional[int], typer.Option(help="Width in pixels (model default if omitted).")] = None,
-    preset: Annotated[str, typer.Option(help="default (10 steps, CFG 3, shift 5) or fast (4 steps, CFG 1, shift 5; for a distillation LoRA).")] = "default",
+    preset: Annotated[str, typer.Option(help="default (10 steps, CFG 3, shift 5) or fast (4 steps, CFG 1; for a distillation LoRA).")] = "default",
     steps: Annotated[Optional[int], typer.Option(help="Sampling steps (overrides the preset).")] = None,
     cfg: Annotated[Optional[float], typer.Option(help="Classifier-free guidance scale, 1 = off (overrides the preset).")] = None,
     shift: Annotated[Optional[float], typer.Option(help="Flow shift s (overrides the preset).")] = None,
     boundary: Annotated[Optional[float], typer.Option(help="Wan2.2 expert switch as a fraction of t (reference 0.875).")] = None,
-    offload: Annotated[str, typer.Option(help="none, model (one component on the GPU at a time) or group (stream transformer blocks).")] = "none",
+    offload: Annotated[str, typer.Option(help="none, model (one component on the GPU at a time) or group (stream blocks).")] = "none",
     vae_tiling: Annotated[bool, typer.Option(help="Decode in tiles to bound VAE memory.")] = False,
     sequence_parallel: Annotated[bool, typer.Option(help="Split frames across the processes of a torchrun launch.")] = False,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (random if omitted; printed).")] = None,
@@ -129,155 +129,162 @@ def generate(
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
 ) -> None:
     """Generate a video from a prompt and optional image/video conditions."""
+    from pusa.request import Request
+
     try:
-        _generate(**locals())
+        spec = model_spec(model, lora, lora_alpha, lora_2, lora_2_alpha, dtype, device, offload, vae_tiling, boundary)
+        request = Request(prompt=prompt, negative_prompt=negative_prompt, num_frames=frames, height=height,
+                          width=width, preset=preset, steps=steps, cfg=cfg, shift=shift, seed=seed,
+                          warm_start=warm_start, timestep_mode=timestep_mode)
+        media = ConditionFlags(image or [], video, keep, noise)
+        if batch is not None:
+            if media.given or sequence_parallel or warm_start is not None:
+                raise UserError("--batch takes its images from the jsonl; drop --image/--video/--sequence-parallel/--warm-start")
+            return _run_batch(spec, request, batch, out_dir)
+        _run_single(spec, request, media, out, overwrite, sequence_parallel)
     except (UserError, ValueError, FileNotFoundError, FileExistsError, TypeError) as err:
-        _fail(str(err).splitlines()[0] if str(err) else err.__class__.__name__)
+        _fail(_as_flag(str(err).splitlines()[0]) if str(err) else err.__class__.__name__)
 
 
-def _generate(prompt, model, lora, lora_alpha, lora_2, lora_2_alpha, negative_prompt, image, video, keep, noise, warm_start,
-              frames, height, width,
-              preset, steps, cfg, shift, boundary, offload, vae_tiling, sequence_parallel, seed, timestep_mode, dtype,
-              device, out, overwrite, batch=None, out_dir=None) -> None:
-    # 1. Parse: everything checkable without the model.
+_REQUEST_FIELDS = ("steps", "cfg", "shift", "seed", "frames", "height", "width", "warm start", "preset", "timestep mode")
+
+
+def _as_flag(message: str) -> str:
+    """A request error names its field ("steps 0: ..."); at the command line it names the flag ("--steps 0: ...")."""
+    for name in _REQUEST_FIELDS:
+        if message.startswith(name + " "):
+            return "--" + name.replace(" ", "-") + message[len(name):]
+    return message
+
+
+@dataclass(frozen=True)
+class ConditionFlags:
+    """--image specs and --video/--keep/--noise, turned into conditions once the frame count is known."""
+
+    images: list[str]
+    video: Optional[Path]
+    keep: Optional[str]
+    noise: float
+
+    @property
+    def given(self) -> bool:
+        return bool(self.images or self.video is not None or self.keep is not None)
+
+    def conditions(self, num_frames: int) -> tuple:
+        return tuple(build_conditions(self.images, self.video, self.keep, self.noise, num_frames))
+
+
+def model_spec(model, lora, lora_alpha, lora_2, lora_2_alpha, dtype, device, offload, vae_tiling, boundary):
+    """The ModelSpec of the flags, each checked before anything loads."""
+    from pusa.request import ModelSpec
+
     if model is not None:
         from pusa.models.checkpoints import detect_base_layout
 
         detect_base_layout(model)  # one line naming what is missing, before any heavy loading
-    from pusa.pipeline import PRESETS
-
-    if preset not in PRESETS:
-        raise UserError(f"--preset {preset!r}: use one of {', '.join(PRESETS)}")
-    steps = steps if steps is not None else PRESETS[preset]["num_inference_steps"]
-    cfg = cfg if cfg is not None else PRESETS[preset]["guidance_scale"]
-    shift = shift if shift is not None else PRESETS[preset]["shift"]
-    if steps < 1:
-        raise UserError(f"--steps {steps}: must be >= 1")
     if offload not in ("none", "model", "group"):
         raise UserError(f"--offload {offload!r}: use none, model or group")
     if boundary is not None and not 0.0 < boundary < 1.0:
         raise UserError(f"--boundary {boundary}: must be a fraction of t in (0, 1), e.g. 0.875")
-    if timestep_mode not in ("float", "reference"):
-        raise UserError(f"--timestep-mode {timestep_mode!r}: use 'float' or 'reference'")
     if dtype not in ("float32", "bfloat16"):
         raise UserError(f"--dtype {dtype!r}: use float32 or bfloat16 (float16 is not supported on CPU)")
-    if warm_start is not None and not 0.0 < warm_start <= 1.0:
-        raise UserError(f"--warm-start {warm_start}: must be in (0, 1], the σ the generated frames start from (1 = off)")
-    if batch is not None:
-        if image or video or sequence_parallel or warm_start is not None:
-            raise UserError("--batch takes its images from the jsonl; drop --image/--video/--sequence-parallel/--warm-start")
-        from pusa.eval.batch import read_jobs
-
-        jobs = read_jobs(batch)  # every line checked before any model is loaded
-    if out.suffix.lower() != ".mp4":
-        raise UserError(f"--out {out}: must end in .mp4")
-    sheet_path, meta_path = out.with_suffix(".png"), out.with_suffix(".json")
-    for path in (out, sheet_path, meta_path) if batch is None else ():
-        if path.exists() and not overwrite:
-            raise UserError(f"{path} already exists; pass --overwrite or choose another --out")
-    for flag, paths in (("--lora", lora), ("--lora-2", lora_2)):
-        for path in paths or []:
+    if model is None and dtype != "float32" and (lora or lora_2):
+        raise UserError("the embedded Pusa-mini runs extra LoRAs in float32 only; drop --dtype or --lora")
+    pairs = []
+    for flag, paths, alphas in (("--lora", lora or [], lora_alpha or []), ("--lora-2", lora_2 or [], lora_2_alpha or [])):
+        for path in paths:
             if not path.is_file():
-                raise UserError(f"{flag} {path}: file not found")
+                raise UserError(f"{flag} {path}: {'is a directory' if path.is_dir() else 'file not found'}")
+        if alphas and len(alphas) not in (1, len(paths)):
+            raise UserError(f"{flag}-alpha: give one strength, or one per {flag} ({len(paths)})")
+        pairs.append(tuple(zip(paths, alphas if len(alphas) == len(paths) else (alphas or [1.0]) * len(paths))))
+    return ModelSpec(model, pairs[0], pairs[1], dtype, _device(device), offload, vae_tiling, boundary)
 
-    # 2. Build.
+
+def _device(name: str) -> str:
     import torch
 
-    from pusa.io import write_contact_sheet, write_video
-    from pusa.memory import apply_memory_options
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise UserError(f"--device {name!r}: not a device; use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
+    if dev.type not in ("cpu", "cuda"):
+        raise UserError(f"--device {name!r}: use cpu, cuda or cuda:N")
+    return name
 
-    dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+
+def _run_single(spec, request, media: ConditionFlags, out: Path, overwrite: bool, sequence_parallel: bool) -> None:
+    """One video: check, load, condition, sample with a progress bar, write."""
+    from dataclasses import replace
+
+    from pusa.request import Models, check_outputs, resolve, validate, write_outputs
+
+    validate(request)
+    check_outputs(out, overwrite)
     main_process = True
     if sequence_parallel:
-        dev, seed, main_process = _init_sequence_parallel(dev, seed)
-    # The embedded Pusa-mini: its VTA LoRA is fused unless more LoRAs come on top. Plain text-to-video uses
-    # the base weights: in the miniature the LoRA costs T2V quality (colour 1.00 → 0.72 over 64 clips).
-    vta_strength = 0.0 if model is None and not (image or video or batch or lora or lora_2) else 1.0
-    if model is None:
-        from pusa.mini import default_pipeline
-
-        if dtype != "float32" and (lora or lora_2):
-            raise UserError("the embedded Pusa-mini runs extra LoRAs in float32 only; drop --dtype or --lora")
-        if vta_strength == 0.0:
-            typer.echo("note: text-to-video on Pusa-mini runs its base weights (VTA LoRA off): they follow the "
-                       "caption better (docs/results/non_destructive.md)", err=True)
-        pipe = default_pipeline(lora_strength=vta_strength, fuse=not (lora or lora_2),
-                                dtype=torch.bfloat16 if dtype == "bfloat16" else None)
-        pipe = apply_memory_options(pipe, dev, offload, vae_tiling)
-    else:
-        pipe = apply_memory_options(_load_pipeline(model, dtype, "cpu"), dev, offload, vae_tiling)
+        device, seed, main_process = _init_sequence_parallel(spec.device, request.seed)
+        spec, request = replace(spec, device=device), replace(request, seed=seed)
+    models = Models(spec, log=lambda m: typer.echo(m, err=True))
+    pipe = models.any()
+    frames = request.num_frames or pipe.config.default_num_frames
+    request = resolve(replace(request, conditions=media.conditions(frames)), pipe.config, models.rules,
+                      pipe.temporal_factor)
+    pipe = models.get(request.vta_strength)
     if sequence_parallel:
-        from pusa.models.parallel import enable_sequence_parallel
+        _enable_sequence_parallel(pipe)
+    _notes(pipe, request, models.rules, spec)
+    gen = _sample(pipe, request)
+    if not main_process:  # every rank computed the same video; rank 0 writes it
+        return
+    paths = write_outputs(gen, out, overwrite, extra=_provenance(spec))
+    typer.echo(f"wrote {out} ({len(gen.frames)} frames at {gen.fps} fps, seed {request.seed}), {paths[1]}, {paths[2]}")
 
-        for name in ("transformer", "transformer_2"):
-            if getattr(pipe, name, None) is not None:
-                enable_sequence_parallel(getattr(pipe, name))
-    if boundary is not None:
-        pipe.register_to_config(boundary_ratio=boundary)
-    if lora or lora_2:
-        from pusa.models.lora import ExpertView, load_loras
 
-        load_loras(pipe, lora or [], lora_alpha or [1.0])
-        if lora_2:
-            load_loras(ExpertView(pipe, "transformer_2"), lora_2, lora_2_alpha or [1.0])
-    num_frames = frames or pipe.config.default_num_frames
-    if batch is not None:
-        return _run_batch(pipe, jobs, out_dir, prompt_neg=negative_prompt, num_frames=num_frames,
-                          height=height or pipe.config.default_height, width=width or pipe.config.default_width,
-                          steps=steps, cfg=cfg, shift=shift, seed=seed if seed is not None else 0,
-                          timestep_mode=timestep_mode)
-    conditions = build_conditions(image or [], video, keep, noise, num_frames)
-    seed = seed if seed is not None else random.randrange(2**31)
-    height, width = height or pipe.config.default_height, width or pipe.config.default_width
-    for cond in conditions:
+def _provenance(spec) -> dict:
+    from pusa.request import EMBEDDED
+
+    return {"model": str(spec.model) if spec.model is not None else EMBEDDED,
+            "lora": [[str(p), a] for p, a in spec.loras], "lora_2": [[str(p), a] for p, a in spec.loras_2],
+            "boundary": spec.boundary, "dtype": spec.dtype, "argv": sys.argv[1:]}
+
+
+def _notes(pipe, request, rules, spec) -> None:
+    """The plan (one line per condition) and a note for every default the model chose."""
+    from pusa.request import plan_lines
+
+    for cond in request.conditions:
         h, w = cond.frames.shape[1:3]
-        if (h, w) != (height, width):
+        if (h, w) != (request.height, request.width):
             typer.echo(f"note: {cond.label or 'condition'} is {w}×{h}; centre-cropped to the aspect ratio and "
-                       f"resized to {width}×{height}", err=True)
-    plans = pipe.check_inputs(prompt, negative_prompt, conditions, num_frames, height, width, steps, cfg, shift)
-    for plan in plans:
-        typer.echo(plan.describe(pipe.temporal_factor), err=True)
-    from pusa.frames import num_latent_frames
-
-    free_slots = num_latent_frames(num_frames, pipe.temporal_factor) - sum(len(p.slots) for p in plans)
-    if warm_start is None and model is None and plans and free_slots:
-        from pusa.mini.shipped import WARM_START
-
-        warm_start = WARM_START
-        typer.echo(f"note: Pusa-mini starts the generated frames from the given ones at σ = {WARM_START:g} "
+                       f"resized to {request.width}×{request.height}", err=True)
+    for line in plan_lines(pipe, request):
+        typer.echo(line, err=True)
+    if not request.conditions and rules.t2v_vta_strength == 0.0:
+        typer.echo("note: text-to-video on Pusa-mini runs its base weights (VTA LoRA off): they follow the "
+                   "caption better (docs/results/non_destructive.md)", err=True)
+    if request.conditions and rules.warm_start is not None and request.warm_start == rules.warm_start:
+        typer.echo(f"note: Pusa-mini starts the generated frames from the given ones at σ = {rules.warm_start:g} "
                    "(--warm-start 1 turns this off; docs/results/warm_start.md)", err=True)
-    warm_start = None if warm_start == 1.0 else warm_start  # σ = 1 is exactly the plain sampler
+    if request.preset == "fast" and not (spec.loras or spec.loras_2):
+        typer.echo("note: --preset fast (4 steps, no CFG) is meant for a distillation LoRA; without one pass "
+                   "--lora LIGHTNING.safetensors or use the default preset", err=True)
 
-    # 3. Run, with a progress bar driven by the sampler callback.
+
+def _sample(pipe, request):
+    """Run the request with a progress bar driven by the sampler's callback."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pusa.request import run
 
     with Progress(TextColumn("sampling"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), transient=True) as progress:
-        task = progress.add_task("sampling", total=steps)
-        result = pipe(prompt, negative_prompt=negative_prompt, conditions=conditions, num_frames=num_frames,
-                      height=height, width=width, num_inference_steps=steps, guidance_scale=cfg, shift=shift,
-                      generator=torch.Generator().manual_seed(seed), timestep_mode=timestep_mode,
-                      warm_start=warm_start, callback=lambda info: progress.update(task, completed=info["i"] + 1))
-    video_frames = result.frames[0]  # [T, H, W, 3]
-    if not main_process:  # every rank computed the same video; rank 0 writes it
-        return
-    conditioned = {p for plan in plans for p in range(plan.condition.start, plan.condition.end + 1)}
-    write_video(out, video_frames, fps=pipe.config.fps, overwrite=overwrite)
-    write_contact_sheet(sheet_path, video_frames, highlight=conditioned, overwrite=overwrite)
-    settings = {"prompt": prompt, "negative_prompt": negative_prompt,
-                "model": str(model) if model is not None else "pusa-mini (embedded)", "seed": seed,
-                **({"vta_lora_strength": vta_strength} if model is None else {}),
-                "frames": num_frames, "height": height, "width": width, "preset": preset, "steps": steps,
-                "cfg": cfg, "shift": shift, "boundary": pipe.config.boundary_ratio,
-                "timestep_mode": timestep_mode, "warm_start": warm_start, "fps": pipe.config.fps,
-                "lora": [str(p) for p in lora or []], "lora_alpha": lora_alpha or [],
-                "lora_2": [str(p) for p in lora_2 or []], "lora_2_alpha": lora_2_alpha or [],
-                "conditions": [plan.describe(pipe.temporal_factor) for plan in plans], "argv": sys.argv[1:]}
-    from pusa.io import atomic_path
-
-    with atomic_path(meta_path, overwrite) as tmp:
-        tmp.write_text(json.dumps(settings, indent=2) + "\n")
-    typer.echo(f"wrote {out} ({len(video_frames)} frames at {pipe.config.fps} fps, seed {seed}), {sheet_path}, {meta_path}")
+        task = progress.add_task("sampling", total=request.steps)
+        return run(pipe, request, callback=lambda info: progress.update(task, completed=info["i"] + 1))
 
 
 @app.command()
@@ -319,36 +326,46 @@ def _preprocess(data, cache, model, bucket, max_sequence_length, shard_size) -> 
     typer.echo(report.summary() if hasattr(report, "summary") else str(report))
 
 
-def _run_batch(pipe, jobs, out_dir: Path, prompt_neg: str, num_frames: int, height: int, width: int, steps: int,
-               cfg: float, shift: float, seed: int, timestep_mode: str) -> None:
-    """--batch: this process's share of the jobs (RANK/WORLD_SIZE), skipping finished outputs."""
+def _run_batch(spec, request, batch: Path, out_dir: Path) -> None:
+    """--batch: this process's share of the jobs (RANK/WORLD_SIZE); each line is a request like a single run's
+    (seed + sample index), and finished outputs are skipped."""
     import os
+    from dataclasses import replace
 
-    import torch
+    from pusa.conditions import FrameCondition
+    from pusa.eval.batch import read_jobs, run_batch
+    from pusa.io import read_image
+    from pusa.request import Models, resolve, run, validate, write_outputs
 
-    from pusa.conditions import i2v
-    from pusa.eval.batch import run_batch
-    from pusa.io import atomic_path, read_image, write_video
-
+    validate(request)
+    jobs = read_jobs(batch)  # every line checked before any model is loaded
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    models = Models(spec, log=lambda m: typer.echo(m, err=True))
+    seed = request.seed if request.seed is not None else 0
 
     def generate_one(job):
-        conditions = i2v(read_image(job.image), job.noise) if job.image else []
-        return pipe(job.prompt, negative_prompt=prompt_neg, conditions=conditions, num_frames=num_frames,
-                    height=height, width=width, num_inference_steps=steps, guidance_scale=cfg, shift=shift,
-                    generator=torch.Generator().manual_seed(seed + job.sample), timestep_mode=timestep_mode).frames[0]
+        conditions = (FrameCondition(read_image(job.image), 0, job.noise, label=Path(job.image).name),) if job.image else ()
+        pipe = models.any()
+        job_request = resolve(replace(request, prompt=job.prompt, conditions=conditions, seed=seed + job.sample),
+                              pipe.config, models.rules, pipe.temporal_factor)
+        return run(models.get(job_request.vta_strength), job_request)
 
-    def write(target: Path, frames, job) -> None:
-        settings = {"prompt": job.prompt, "image": job.image, "noise": job.noise, "sample": job.sample,
-                    "seed": seed + job.sample, "frames": num_frames, "height": height, "width": width,
-                    "crop": "centre crop to the target aspect ratio, then resize", "steps": steps, "cfg": cfg,
-                    "shift": shift, "timestep_mode": timestep_mode, "line": job.line}
-        with atomic_path(target.with_suffix(".json"), overwrite=True) as tmp:
-            tmp.write_text(json.dumps(settings, indent=2) + "\n")
-        write_video(target, frames, fps=pipe.config.fps)  # the mp4 last: its presence marks the job done
+    def write(target: Path, gen, job) -> None:
+        write_outputs(gen, target, overwrite=True,
+                      extra={**_provenance(spec), "line": job.line, "image": job.image, "sample": job.sample})
 
     done, skipped = run_batch(jobs, out_dir, generate_one, write, rank, world)
     typer.echo(f"rank {rank}/{world}: generated {done}, skipped {skipped} already finished, in {out_dir}")
+
+
+def _enable_sequence_parallel(pipe) -> None:
+    from pusa.models.parallel import enable_sequence_parallel
+
+    for name in ("transformer", "transformer_2"):
+        module = getattr(pipe, name, None)
+        if module is not None and not getattr(module, "_pusa_sequence_parallel", False):
+            enable_sequence_parallel(module)
+            module._pusa_sequence_parallel = True
 
 
 def _init_sequence_parallel(device: str, seed):
@@ -371,22 +388,10 @@ def _init_sequence_parallel(device: str, seed):
     return device, shared[0], dist.get_rank() == 0
 
 
-def _load_pipeline(model: Path, dtype: str = "float32", device: str = "auto"):
-    import torch
-    from diffusers.utils import logging as diffusers_logging
-    from transformers.utils import logging as transformers_logging
+def _load_pipeline(model: Path, dtype: str = "float32"):
+    from pusa.request import load_model_folder
 
-    from pusa.loading import LAYOUTS, load_pipeline
-
-    diffusers_logging.disable_progress_bar()
-    transformers_logging.disable_progress_bar()
-    torch_dtype = torch.bfloat16 if dtype == "bfloat16" else torch.float32
-    dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-    # A PusaPipeline folder, a diffusers WanPipeline folder or the original Wan release; the VAE stays fp32.
-    pipe, layout = load_pipeline(model, dtype=torch_dtype, device=dev)
-    typer.echo(f"model: {model} ({LAYOUTS[layout]})", err=True)
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
+    return load_model_folder(model, dtype, log=lambda m: typer.echo(m, err=True))
 
 
 def _parse_overrides(items: list[str]) -> dict[str, str]:
@@ -448,6 +453,13 @@ def _train(config_path, sets, model, cache, output_dir, max_steps, resume) -> No
             typer.echo(f"saved the fine-tuned transformer to {final / 'transformer'}")
 
 
+def _first_line(err: Exception) -> str:
+    """An exception's first line for the command line: the library's ``overwrite=True`` becomes ``--overwrite``."""
+    text = str(err).strip("'\"").splitlines()[0] if str(err).strip("'\"") else err.__class__.__name__
+    return text.replace("pass overwrite=True (CLI: --overwrite)", "pass --overwrite").replace(
+        "pass overwrite=True", "pass --overwrite")
+
+
 @app.command("export")
 def export_command(
     run: Annotated[Path, typer.Argument(help="A `pusa train` output_dir (holding checkpoints/).")],
@@ -458,11 +470,14 @@ def export_command(
 ) -> None:
     """Export any checkpoint of a training run as a LoRA (or a full transformer), to sample or compare it."""
     try:
+        if out is not None and out.exists() and not out.is_dir():
+            raise UserError(f"--out {out}: is a file, expected a folder (the export writes diffusers/ and "
+                            f"pusa_lora_diffsynth.safetensors into it); choose another path")
         from pusa.training.export import export_checkpoint
 
         folder = export_checkpoint(run, step, out, ema=ema, overwrite=overwrite)
-    except (UserError, ValueError, FileNotFoundError, FileExistsError) as err:
-        _fail(str(err).splitlines()[0])
+    except (UserError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as err:
+        _fail(_first_line(err))
     else:
         typer.echo(f"exported to {folder}")
 
@@ -476,11 +491,14 @@ def convert_lora_command(
 ) -> None:
     """Convert a Wan LoRA between layouts, keeping its delta at every strength (alpha/r folded or kept as .alpha)."""
     try:
+        from pusa.io import check_writable
         from pusa.models.lora import convert_lora_file
 
+        if not (dst.exists() and not overwrite):  # an existing DST without --overwrite: the library says so
+            check_writable(dst, "output")
         typer.echo(convert_lora_file(src, dst, to, overwrite=overwrite).summary())
-    except (UserError, ValueError, FileNotFoundError, FileExistsError) as err:
-        _fail(str(err).splitlines()[0] if str(err) else err.__class__.__name__)
+    except (UserError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as err:
+        _fail(_first_line(err))
 
 
 @app.command()
@@ -494,17 +512,51 @@ def world(
     width: Annotated[int, typer.Option(help="Width in pixels.")] = 64,
     overwrite: Annotated[bool, typer.Option(help="Replace existing clips.")] = False,
 ) -> None:
-    """Write a dataset of procedural world clips with captions (the layout `pusa preprocess` reads)."""
-    try:
-        from pusa.world import write_dataset
+    """Write a dataset of procedural world clips with captions (the layout `pusa preprocess` reads).
 
+    A run stopped early keeps its clips and world.jsonl (metadata.csv comes last): the same command resumes it."""
+    from pusa.world.dataset import check_request
+
+    state = {"start": None, "done": 0}
+    try:
+        check_request(n, frames, height, width, seed, names={"n": "--n ", "num_frames": "--frames ",
+                                                             "height": "--height ", "width": "--width ",
+                                                             "seed": "--seed "})
+        if out.exists() and not out.is_dir():
+            raise UserError(f"{out}: is a file, expected a folder for the dataset; choose another path")
         if (out / "metadata.csv").exists() and not overwrite:
             raise UserError(f"{out / 'metadata.csv'} already exists; pass --overwrite or choose another folder")
-        path = write_dataset(out, n, seed=seed, config=preset, num_frames=frames, height=height, width=width,
-                             overwrite=overwrite)
+        from pusa.io import check_writable
+
+        try:
+            check_writable(out / "metadata.csv", "OUT")
+        except ValueError as err:
+            raise UserError(f"{out}: {str(err).split(': ', 1)[-1]}") from None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from pusa.world import write_dataset
+        with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      TextColumn("{task.description}"), transient=True) as bar:
+            task = bar.add_task("", total=n)
+
+            def progress(done: int, total: int, name: str) -> None:
+                if state["start"] is None:
+                    state["start"] = done
+                    if done:
+                        bar.console.print(f"resuming {out}: {done} of {total} clips already written",
+                                          soft_wrap=True, highlight=False, markup=False)
+                state["done"] = done
+                bar.update(task, completed=done, description=name)
+
+            path = write_dataset(out, n, seed=seed, config=preset, num_frames=frames, height=height, width=width,
+                                 overwrite=overwrite, progress=progress)
         typer.echo(f"wrote {n} clips and {path}")
-    except (UserError, ValueError, KeyError, FileExistsError) as err:
-        _fail(str(err).strip("'\"").splitlines()[0])
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted after {state['done']} of {n} clips: {out} holds them and their world.jsonl lines, "
+                   f"no metadata.csv yet; run the same command again to resume", err=True)
+        raise typer.Exit(130) from None
+    except (UserError, ValueError, TypeError, KeyError, FileExistsError) as err:
+        _fail(_first_line(err))
 
 
 @app.command("eval")
@@ -533,6 +585,17 @@ def _eval(folder, out, backend, vbench_weights, vbench_python, device, max_sheet
         raise UserError("pusa eval draws its plots with matplotlib: pip install 'pusa[eval]'")
     if max_sheets < 0:
         raise UserError(f"--max-sheets {max_sheets}: must be >= 0")
+    if device != "auto":
+        from pusa.devices import check_device
+
+        if vbench_python is None:
+            check_device(device)  # vbench runs here: the device must exist here
+        else:  # vbench runs in another environment, which may see other devices: check the spelling only
+            try:
+                check_device(device)
+            except ValueError as err:
+                if "not a device" in str(err):
+                    raise
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from pusa.eval.report import check_outputs, evaluate_folder, write_report
@@ -554,6 +617,18 @@ def _eval(folder, out, backend, vbench_weights, vbench_python, device, max_sheet
     typer.echo(f"wrote {paths[0]} ({len(ev.videos)} videos, {len(ev.skipped)} skipped; {summary})")
 
 
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    name = host.strip().strip("[]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 @app.command()
 def ui(
     model: Annotated[Optional[Path], typer.Option(help="Pipeline folder (default: the embedded Pusa-mini model).")] = None,
@@ -564,15 +639,29 @@ def ui(
 ) -> None:
     """Open the web app: every task in the browser, with the per-frame timeline."""
     try:
-        if lora is not None and not lora.is_file():
+        if port is not None and not 1 <= port <= 65535:
+            raise UserError(f"--port {port}: must be 1-65535 (or leave it out for 7860 or the next free port)")
+        if not host.strip():
+            raise UserError("--host '': give an address to bind, e.g. 127.0.0.1")
+        if not _is_loopback(host):
+            typer.echo(f"warning: binding {host} exposes the app to your network", err=True)
+        if lora is not None and not lora.exists():
             raise UserError(f"--lora {lora}: file not found")
+        if lora is not None:
+            from pusa.models.lora import check_lora_file
+
+            try:
+                check_lora_file(lora)
+            except ValueError as err:
+                raise UserError(f"--lora {str(err).removeprefix('LoRA ')}") from None
         if model is not None:
             from pusa.models.checkpoints import detect_base_layout
 
             detect_base_layout(model)
         try:
-            from pusa.ui import launch
             import gradio  # noqa: F401
+
+            from pusa.ui import launch
         except ImportError:
             raise UserError("the web app needs gradio: pip install 'pusa[ui]'") from None
         launch(model=model, lora=lora, out_dir=out_dir, host=host, port=port)

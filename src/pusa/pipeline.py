@@ -19,11 +19,12 @@ from diffusers.loaders import WanLoraLoaderMixin
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import get_module_execution_device
 
+import pusa.models  # noqa: F401  (diffusers resolves saved components only from imported modules)
 from pusa import conditions as C
 from pusa.conditions import FrameCondition, SlotPlan, canvas, fit_frames, multipliers_from_plan, plan_conditions
 from pusa.flow import inference_sigmas
-import pusa.models  # noqa: F401  (diffusers resolves saved components only from imported modules)
 from pusa.frames import check_frame_count, num_latent_frames, vae_factors
+from pusa.presets import PRESETS  # noqa: F401  (re-exported: pusa.pipeline.PRESETS)
 from pusa.sampling import (
     TimestepMode,
     expert_index,
@@ -37,13 +38,6 @@ from pusa.sampling import (
 logger = logging.getLogger(__name__)
 
 ImageEncoding = Literal["hold", "first_frame"]
-
-# Sampling presets. "fast" is for stacking a 4-step distillation LoRA (e.g. Wan2.2-Lightning):
-# 4 steps at t = 1000, 937.5, 833.3, 625, no CFG.
-PRESETS: dict[str, dict[str, Any]] = {
-    "default": {"num_inference_steps": 10, "guidance_scale": 3.0, "shift": 5.0},
-    "fast": {"num_inference_steps": 4, "guidance_scale": 1.0, "shift": 5.0},
-}
 
 
 @dataclass

@@ -141,14 +141,15 @@ def test_embedded_studio_runs_text_to_video_on_the_base_weights_like_the_cli(tmp
     from pusa.ui.app import load_studio
 
     studio = load_studio(None, None, tmp_path)
-    assert studio.t2v_pipe is not None
-    assert studio.t2v_pipe.text_encoder is studio.pipe.text_encoder  # one MiniLM in memory, not two
+    t2v_pipe = studio.models.get(0.0)
+    assert t2v_pipe is not studio.pipe
+    assert t2v_pipe.text_encoder is studio.pipe.text_encoder  # one MiniLM in memory, not two
     x = torch.randn(1, 192, 5, 16, 16, generator=torch.Generator().manual_seed(0))
     text = torch.zeros(1, studio.pipe.config.max_sequence_length, 384)
     t = torch.full((1,), 500.0)
     with torch.no_grad():
         vta = studio.pipe.transformer(x, t, text, return_dict=False)[0]
-        base = studio.t2v_pipe.transformer(x, t, text, return_dict=False)[0]
+        base = t2v_pipe.transformer(x, t, text, return_dict=False)[0]
     assert (vta - base).abs().max() > 1e-3
 
 

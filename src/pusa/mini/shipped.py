@@ -10,6 +10,7 @@ from pathlib import Path
 
 WEIGHTS = Path(__file__).parent / "weights"
 TRANSFORMER = WEIGHTS / "transformer"
+AUTOENCODER = WEIGHTS / "autoencoder"  # Pusa-mini 2's learned autoencoder; absent: the packing one (Pusa-mini 1)
 LORA = WEIGHTS / "pusa_mini_lora.safetensors"
 EXAMPLE_IMAGE = Path(__file__).parent / "example.png"
 EXAMPLE_PROMPT = "a video of a little red disc heading to the lower right"  # the caption of EXAMPLE_IMAGE's clip
@@ -18,10 +19,13 @@ NAME = "pusa-mini (embedded)"
 # (``pusa generate`` and ``pusa ui`` defaults; ``--warm-start 1`` is the paper's start from pure noise).
 # Measured over 64 held-out clips in docs/results/warm_start.md.
 WARM_START = 0.9
+# The VTA LoRA strength plain text-to-video runs at (``pusa.request.rules_for``): 0, the base weights, which
+# follow the caption better on this model (docs/results/non_destructive.md).
+T2V_VTA_STRENGTH = 0.0
 
 
 def shipped_files() -> list[Path]:
-    return [TRANSFORMER / "config.json", TRANSFORMER / "diffusion_pytorch_model.safetensors", LORA]
+    return [TRANSFORMER / "config.json", LORA] + ([AUTOENCODER / "config.json"] if AUTOENCODER.is_dir() else [])
 
 
 def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str = "cpu", dtype=None, text=None):
@@ -34,17 +38,23 @@ def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str 
     about 2× faster on CPUs with AMX/AVX512-BF16 (measured in experiments/precision.py). ``text`` =
     (tokenizer, encoder) reuses a loaded MiniLM, e.g. another Pusa-mini pipeline's.
     """
+    import math
+
     import torch
 
-    from pusa.mini import build_pipeline
+    from pusa.mini.components import MINI, MINI2, build_pipeline, load_autoencoder
     from pusa.models import PusaTransformer3DModel
 
+    if isinstance(lora_strength, bool) or not isinstance(lora_strength, (int, float)) or not math.isfinite(lora_strength):
+        raise ValueError(f"lora_strength must be a finite number, got {lora_strength!r}")
     missing = [str(p) for p in shipped_files() if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"Pusa-mini weights missing from the installed package: {', '.join(missing)}; "
                                 "reinstall pusa or pass --model DIR")
     transformer = PusaTransformer3DModel.from_pretrained(str(TRANSFORMER), torch_dtype=torch.float32)
-    pipe = build_pipeline(transformer, text=text)
+    learned = AUTOENCODER.is_dir()
+    pipe = build_pipeline(transformer, config=MINI2 if learned else MINI, text=text,
+                          vae=load_autoencoder(AUTOENCODER) if learned else None)
     if lora_strength:
         from pusa.models.lora import fuse_loras, load_loras
 

@@ -247,37 +247,26 @@ def _on_load(request: gr.Request):
     return gr.Tabs(selected=tab), tab, random.randrange(2**31)
 
 
-def _default_pipeline(fuse: bool = True, lora_strength: float = 1.0, text=None):
-    """The embedded Pusa-mini model (``pusa.mini.default_pipeline``), on the CPU; its VTA LoRA is fused
-    unless another LoRA will be loaded on top (``lora_strength`` 0: the base weights). ``text`` shares a
-    loaded (tokenizer, text encoder)."""
-    try:
-        from pusa.mini import default_pipeline
-    except ImportError:
-        raise RuntimeError("the embedded Pusa-mini model is not available in this install "
-                           "(pusa.mini.default_pipeline is missing); pass --model DIR") from None
-    return default_pipeline(lora_strength, fuse=fuse, text=text)
-
-
 def load_studio(model: Path | None, lora: Path | None, out_dir: Path) -> Studio:
-    """A Studio over ``--model`` (any folder ``pusa.loading`` reads) or the embedded mini model."""
-    t2v_pipe, warm_start = None, 1.0
-    if model is None:
-        from pusa.mini.shipped import WARM_START
+    """A Studio over ``--model`` (any folder ``pusa.loading`` reads) or the embedded Pusa-mini, loading what
+    each request needs through :class:`pusa.request.Models`, exactly as ``pusa generate`` does."""
+    import torch
 
-        warm_start = WARM_START
-        pipe = _default_pipeline(fuse=lora is None)
-        if lora is None:  # plain T2V runs the base weights, as `pusa generate` does (docs/results/non_destructive.md)
-            t2v_pipe = _default_pipeline(lora_strength=0.0, text=(pipe.tokenizer, pipe.text_encoder))
-    else:
-        import torch
+    from pusa.request import Models, ModelRules, ModelSpec, rules_for
 
-        from pusa.loading import load_pipeline
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if model is not None:
+        models = Models(ModelSpec(model=Path(model), device=device))
+    elif lora is None:
+        models = Models(ModelSpec(device=device))
+    else:  # another LoRA goes on top (the Studio loads it): the VTA LoRA stays unfused and on for every task
+        from pusa.mini import default_pipeline
 
-        pipe, _ = load_pipeline(model, dtype=torch.float32, device="cuda" if torch.cuda.is_available() else "cpu")
-    pipe.set_progress_bar_config(disable=True)
-    return Studio(pipe, out_dir, model=Path(model).resolve() if model else None,
-                  lora=Path(lora).resolve() if lora else None, t2v_pipe=t2v_pipe, warm_start=warm_start)
+        pipe = default_pipeline(fuse=False)
+        pipe.set_progress_bar_config(disable=True)
+        models = Models.preloaded(pipe, ModelRules(None, rules_for(ModelSpec()).warm_start))
+    return Studio(None, out_dir, model=Path(model).resolve() if model else None,
+                  lora=Path(lora).resolve() if lora else None, models=models)
 
 
 def launch(studio: Studio, host: str = "127.0.0.1", port: int | None = None, block: bool = True) -> gr.Blocks:

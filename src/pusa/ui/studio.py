@@ -39,6 +39,7 @@ class Job:
     plans: list
     command: str
     run_dir: Path
+    request: Any = None  # the pusa.request.Request this job runs
 
 
 @dataclass
@@ -57,19 +58,23 @@ def _video_length(path: str, mtime: float) -> int:
 
 class Studio:
     def __init__(self, pipe, out_dir: str | Path, model: Path | None = None, lora: Path | None = None,
-                 t2v_pipe=None, warm_start: float = 1.0) -> None:
-        """``t2v_pipe`` (optional) runs the text-to-video tab instead of ``pipe``: the embedded Pusa-mini's
-        base weights, as ``pusa generate`` uses them for T2V, so the shown command gives the same video.
-        ``warm_start`` is the slider's starting value (1 = off; the embedded Pusa-mini's default otherwise)."""
-        self.warm_start = warm_start
-        self.pipe, self.model, self.lora, self.t2v_pipe = pipe, model, lora, t2v_pipe
+                 models=None) -> None:
+        """The web app's state: ``models`` (a :class:`pusa.request.Models`) loads what each request needs, as
+        ``pusa generate`` does, so the shown command gives the same video; or ``pipe``, an already loaded
+        pipeline (no run rules). ``lora`` is loaded once at strength 1 and re-set before every run."""
+        from pusa.request import Models
+
+        self.models = models if models is not None else Models.preloaded(pipe)
+        self.pipe = self.models.any()
+        self.model, self.lora = model, lora
+        self.warm_start = self.models.rules.warm_start or 1.0  # the slider's starting value (1 = off)
         self.out_dir = Path(out_dir).resolve()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.lora_name = None
         if lora is not None:
             from pusa.models.lora import load_loras
 
-            self.lora_name = load_loras(pipe, [lora], [1.0])[0]
+            self.lora_name = load_loras(self.pipe, [lora], [1.0])[0]
         self.lock = threading.Lock()
 
     @property
@@ -89,7 +94,8 @@ class Studio:
             out[name] = T.integer(values, name, name)
         for name in ("cfg", "shift", "lora_strength"):
             out[name] = float(values.get(name) if values.get(name) is not None else 1.0)
-        out["warm_start"] = float(values.get("warm_start") if values.get("warm_start") is not None else 1.0)
+        warm = values.get("warm_start")  # None: the model's rule, as `pusa generate` without --warm-start
+        out["warm_start"] = float(warm) if warm is not None else self.warm_start
         if not 0 < out["warm_start"] <= 1:
             raise ValueError(f"warm start {out['warm_start']:g} must be in (0, 1] (1 = off)")
         out["preset"] = str(values.get("preset") or "default")
@@ -150,7 +156,13 @@ class Studio:
         except Exception:
             shutil.rmtree(run)  # a refused job leaves nothing behind
             raise
-        return Job(task, settings, conds, plans, T.command(settings, args, self.model, self.lora), run)
+        from pusa.request import Request
+
+        request = Request(prompt=s["prompt"], negative_prompt=s["negative_prompt"], conditions=tuple(conds),
+                          num_frames=s["frames"], height=s["height"], width=s["width"], preset=s["preset"],
+                          steps=s["steps"], cfg=s["cfg"], shift=s["shift"], seed=s["seed"],
+                          warm_start=s["warm_start"])
+        return Job(task, settings, conds, plans, T.command(settings, args, self.model, self.lora), run, request)
 
     def _join_transition(self, values, media: T.Media, settings, run: Path) -> None:
         from pusa.io import read_video, write_video
@@ -165,28 +177,22 @@ class Studio:
     # --- generation -------------------------------------------------------------------------
 
     def run(self, job: Job, callback: Callable[[dict[str, Any]], None] | None = None) -> Result:
-        """Generate (one at a time) and write video.mp4, sheet.png and settings.json into the run folder."""
-        import torch
-
-        from pusa.io import write_contact_sheet, write_video
+        """Generate (one at a time) and write video.mp4, video.png (contact sheet) and settings.json into the
+        run folder, through the same request path as ``pusa generate``."""
+        from pusa.request import resolve, run, write_outputs
 
         s = job.settings
+        pipe = self.pipe
+        request = resolve(job.request, pipe.config, self.models.rules, self.temporal_factor)
         with self.lock:
+            pipe = self.models.get(request.vta_strength)
             if self.lora_name is not None:
                 from pusa.models.lora import set_lora_strengths
 
-                set_lora_strengths(self.pipe, {self.lora_name: s["lora_strength"]})
-            pipe = self.t2v_pipe if self.t2v_pipe is not None and job.task == "t2v" else self.pipe
-            result = pipe(s["prompt"], negative_prompt=s["negative_prompt"], conditions=job.conditions,
-                               num_frames=s["frames"], height=s["height"], width=s["width"],
-                               num_inference_steps=s["steps"], guidance_scale=s["cfg"], shift=s["shift"],
-                               generator=torch.Generator().manual_seed(s["seed"]),
-                               warm_start=s["warm_start"] if s["warm_start"] < 1 else None, callback=callback)
-        frames = result.frames[0]  # [T, H, W, 3]
-        conditioned = {p for plan in job.plans for p in range(plan.condition.start, plan.condition.end + 1)}
-        video = write_video(job.run_dir / "video.mp4", frames, fps=self.pipe.config.fps)
-        sheet = write_contact_sheet(job.run_dir / "sheet.png", frames, highlight=conditioned)
-        meta = {**s, "task": job.task, "command": job.command, "fps": self.pipe.config.fps,
-                "conditions": [p.describe(self.temporal_factor) for p in result.plans]}
-        (job.run_dir / "settings.json").write_text(json.dumps(meta, indent=2) + "\n")
-        return Result(video, sheet, job.command, result.plans, result.schedule)
+                set_lora_strengths(pipe, {self.lora_name: s["lora_strength"]})
+            gen = run(pipe, request, callback)
+        video, sheet, meta = write_outputs(gen, job.run_dir / "video.mp4",
+                                           extra={"task": job.task, "command": job.command,
+                                                  "lora_strength": s["lora_strength"]})
+        meta.rename(job.run_dir / "settings.json")
+        return Result(video, sheet, job.command, gen.plans, gen.schedule)
