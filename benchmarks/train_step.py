@@ -23,7 +23,8 @@ def build(work: Path, dim: int, layers: int, frames: int, size: int, clips: int)
     from pusa.io import write_video
     from pusa.pipeline import PusaPipeline
     from pusa.tiny import tiny_text_encoder, tiny_tokenizer, tiny_transformer, tiny_wan_vae
-    from pusa.training.data import Bucket, preprocess
+    from pusa.training.cache_reader import Bucket
+    from pusa.training.cache_writer import preprocess
 
     rng = np.random.default_rng(0)
     data = work / "data"
@@ -46,8 +47,8 @@ def bare_loop(transformer, cache, steps: int, batch: int, rank: int) -> float:
     from peft import LoraConfig
 
     from pusa.flow import fafm_loss, interpolate, training_sigmas
+    from pusa.training.cache_reader import collate
     from pusa.training.config import WAN_LORA_TARGETS
-    from pusa.training.data import collate
 
     transformer.requires_grad_(False)
     transformer.add_adapter(LoraConfig(r=rank, lora_alpha=rank, target_modules=list(WAN_LORA_TARGETS)))
@@ -80,8 +81,8 @@ def main() -> None:
     p.add_argument("--rank", type=int, default=16)
     p.add_argument("--steps", type=int, default=30)
     args = p.parse_args()
+    from pusa.training.cache_reader import LatentCache
     from pusa.training.config import TrainConfig
-    from pusa.training.data import LatentCache
     from pusa.training.trainer import train
 
     with tempfile.TemporaryDirectory(prefix="pusa-bench-") as tmp:

@@ -26,21 +26,11 @@ import time
 from pathlib import Path
 
 import torch
-from common import (
-    Cell,
-    Progress,
-    budget_notes,
-    check_args,
-    command,
-    load_pipeline,
-    paired_differences,
-    parser,
-    run_cells,
-    summarize,
-    trained_variants,
-    variant_pipeline,
-    write_results,
-)
+from flags import check_args, command, parser
+from report import write_results
+from samples import Cell, Progress, run_cells
+from stats import paired_differences, summarize
+from variants import budget_notes, load_pipeline, trained_variants, variant_pipeline
 
 NAME = "ablations"
 SIGMA = 0.9

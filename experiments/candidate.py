@@ -18,20 +18,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from common import (
-    Cell,
-    Progress,
-    check_args,
-    command,
-    load_pipeline,
-    paired_differences,
-    parser,
-    run_cells,
-    summarize,
-    train_record,
-    variant_pipeline,
-    write_results,
-)
+from flags import check_args, command, parser
+from report import write_results
+from samples import Cell, Progress, run_cells
+from stats import paired_differences, summarize
+from variants import load_pipeline, train_record, variant_pipeline
 
 NAME = "candidate"
 WARM_TASKS = ("i2v", "start_end", "keyframe@8", "extend", "complete", "transition")

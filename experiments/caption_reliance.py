@@ -30,17 +30,11 @@ from __future__ import annotations
 
 import time
 
-from common import (
-    Progress,
-    check_args,
-    command,
-    load_pipeline,
-    losses_at_sigmas,
-    paired_differences,
-    parser,
-    summarize,
-    write_results,
-)
+from flags import check_args, command, parser
+from report import write_results
+from samples import Progress, losses_at_sigmas
+from stats import paired_differences, summarize
+from variants import load_pipeline
 
 NAME = "caption_reliance"
 SIGMAS = (0.3, 0.6, 0.9, 1.0)  # 1: the sampler's first step, where the caption is all the model has
@@ -76,7 +70,7 @@ def captions(text: str) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> None:
     from pathlib import Path
 
-    from common import variant_pipeline
+    from variants import variant_pipeline
 
     p = parser(__doc__)
     p.add_argument("--given", default="none", choices=("none", "first"),

@@ -24,21 +24,11 @@ import math
 import time
 from pathlib import Path
 
-from common import (
-    Cell,
-    Progress,
-    check_args,
-    command,
-    load_pipeline,
-    paired_differences,
-    parser,
-    run_cells,
-    summarize,
-    torch_dtype,
-    train_record,
-    variant_pipeline,
-    write_results,
-)
+from flags import check_args, command, parser, torch_dtype
+from report import write_results
+from samples import Cell, Progress, run_cells
+from stats import paired_differences, summarize
+from variants import load_pipeline, train_record, variant_pipeline
 
 NAME = "claim1"
 PUSA, BASELINE, SHIPPED = "Pusa VTA LoRA", "I2V baseline (Wan-I2V style)", "shipped Pusa-mini"

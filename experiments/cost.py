@@ -2,7 +2,7 @@
 
     python experiments/cost.py [docs/results]
 
-Every page ends with the wall time and CPU time of the run that wrote it (``common.markdown``); CPU time is
+Every page ends with the wall time and CPU time of the run that wrote it (``report.markdown``); CPU time is
 the process's own (user + system, all threads), so a busy machine shows up in the wall time, not in it.
 This prints one row per page and the total of the issue-7 claim set (CLAIM_SET), the number the
 ≤ 90 CPU-minute budget is about. Pages written before CPU time was recorded show only their wall time.

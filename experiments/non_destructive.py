@@ -30,20 +30,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from common import (
-    Cell,
-    Progress,
-    Stat,
-    bootstrap_fd,
-    check_args,
-    command,
-    load_pipeline,
-    losses_at_sigmas,
-    parser,
-    run_cells,
-    summarize,
-    write_results,
-)
+from flags import check_args, command, parser
+from report import write_results
+from samples import Cell, Progress, losses_at_sigmas, run_cells
+from stats import Stat, bootstrap_fd, summarize
+from variants import load_pipeline
 
 NAME = "non_destructive"
 STRENGTHS = (0.0, 1.0, 1.4)

@@ -2,8 +2,8 @@
 
     python experiments/replot.py [docs/results]
 
-Every page an experiment writes (``common.markdown``) holds each cell's mean, 95% CI and n; this reads
-them back (``common.read_markdown``) and rewrites NAME.png beside NAME.md with the current ``common.plot``.
+Every page an experiment writes (``report.markdown``) holds each cell's mean, 95% CI and n; this reads
+them back (``report.read_markdown``) and rewrites NAME.png beside NAME.md with the current ``plots.plot``.
 Use it after a change to the plot's layout; the numbers and the page itself are left as they are.
 """
 
@@ -12,7 +12,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from common import plot, read_markdown
+from plots import plot
+from report import read_markdown
 
 
 def replot(folder: Path) -> list[Path]:

@@ -11,18 +11,11 @@ from __future__ import annotations
 
 import time
 
-from common import (
-    Cell,
-    Progress,
-    check_args,
-    command,
-    load_pipeline,
-    paired_differences,
-    parser,
-    run_cells,
-    summarize,
-    write_results,
-)
+from flags import check_args, command, parser
+from report import write_results
+from samples import Cell, Progress, run_cells
+from stats import paired_differences, summarize
+from variants import load_pipeline
 
 NAME = "steps"
 NOTES = """\

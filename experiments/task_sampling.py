@@ -23,21 +23,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from common import (
-    Cell,
-    Progress,
-    budget_notes,
-    check_args,
-    command,
-    load_pipeline,
-    paired_differences,
-    parser,
-    run_cells,
-    summarize,
-    trained_variants,
-    variant_pipeline,
-    write_results,
-)
+from flags import check_args, command, parser
+from report import write_results
+from samples import Cell, Progress, run_cells
+from stats import paired_differences, summarize
+from variants import budget_notes, load_pipeline, trained_variants, variant_pipeline
 
 NAME = "task_sampling"
 VARIANTS = {"p_async 1": "p1-r16", "p_cond 0.5": "c0.5-p1-r16", "p_async 1, shift 5": "p1-s5-r16",

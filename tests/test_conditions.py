@@ -52,6 +52,19 @@ def test_t2v_has_no_conditions():
     assert plan_conditions(t2v(), N, R) == []
 
 
+def test_plans_print_one_line_per_condition_naming_the_slots_and_no_tensor():
+    plans = plan_conditions(start_end(_image(), _image(), N, end_noise=0.5) + [FrameCondition(_video(8), 40)], N, R)
+    lines = ["condition 0: start @ pixel 0, m=0 -> latent 0",
+             "condition 1: end @ pixel 80, m=0.5 -> latent 20",
+             "condition 2: 8 frames @ pixel 40-47, m=0 -> latent 10-12"]
+    assert str(plans).splitlines() == repr(plans).splitlines() == [p.describe(R) for p in plans] == lines
+    assert repr(plans[2]) == str(plans[2]) == lines[2]
+    assert repr(plans[2].condition) == "FrameCondition(8 frames @ pixel 40-47, m=0, frames [8, 8, 8, 3])"
+    for text in (str(plans), repr(plans), str(list(plans)), repr(plans[0].condition)):
+        assert "tensor" not in text and "[[" not in text
+    assert str(plan_conditions(t2v(), N, R)) == "no conditions"
+
+
 def test_i2v_slots():
     assert _slots(i2v(_image())) == [(0,)]
 

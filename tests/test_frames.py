@@ -17,7 +17,6 @@ from pusa.frames import (
     latent_slots,
     nearest_frame_counts,
     num_latent_frames,
-    num_pixel_frames,
     pixel_range,
     vae_factors,
 )
@@ -82,11 +81,10 @@ def test_check_frame_count_message_names_neighbours():
     check_frame_count(81, 4)  # valid: no error
 
 
-def test_num_latent_and_pixel_frames():
+def test_num_latent_frames():
     assert num_latent_frames(81, 4) == 21
     assert num_latent_frames(1, 4) == 1
     assert num_latent_frames(13, 4) == 4
-    assert num_pixel_frames(21, 4) == 81
     with pytest.raises(ValueError):
         num_latent_frames(80, 4)
 

@@ -92,6 +92,9 @@ class FrameCondition:
         span = f"{self.start}" if self.num_frames == 1 else f"{self.start}-{self.end}"
         return f"{what} @ pixel {span}, m={self.noise:g}"
 
+    def __repr__(self) -> str:  # the frames by shape, never the tensor
+        return f"FrameCondition({self.describe()}, frames {list(self.frames.shape)})"
+
 
 @dataclass(frozen=True)
 class SlotPlan:
@@ -101,16 +104,28 @@ class SlotPlan:
     condition: FrameCondition
     slots: tuple[int, ...]
 
-    def describe(self, temporal_factor: int) -> str:
+    def describe(self, temporal_factor: int | None = None) -> str:
+        """One line, e.g. ``condition 0: image @ pixel 0, m=0.2 -> latent 0``. It needs no temporal factor
+        (the condition names its pixel frames, ``slots`` the latents); the argument is accepted and unused."""
         slots = f"{self.slots[0]}" if len(self.slots) == 1 else f"{self.slots[0]}-{self.slots[-1]}"
         return f"condition {self.index}: {self.condition.describe()} -> latent {slots}"
+
+    def __repr__(self) -> str:
+        return self.describe()
+
+
+class Plans(list):
+    """The SlotPlans of one call, in condition order: a list that prints one line per condition."""
+
+    def __repr__(self) -> str:
+        return "\n".join(map(repr, self)) if self else "no conditions"
 
 
 def plan_conditions(
     conditions: Sequence[FrameCondition], num_frames: int, temporal_factor: int
-) -> list[SlotPlan]:
+) -> Plans:
     """Map each condition to the latent slots its pixel frames touch; reject overlaps and overruns."""
-    plans, owner = [], {}
+    plans, owner = Plans(), {}
     for i, cond in enumerate(conditions):
         if not isinstance(cond, FrameCondition):
             raise TypeError(f"conditions[{i}] must be a FrameCondition, got {type(cond).__name__}")

@@ -58,11 +58,6 @@ def num_latent_frames(num_frames: int, temporal_factor: int) -> int:
     return (num_frames - 1) // temporal_factor + 1
 
 
-def num_pixel_frames(latent_frames: int, temporal_factor: int) -> int:
-    """Pixel frame count r·(F − 1) + 1 decoded from F latents."""
-    return temporal_factor * (latent_frames - 1) + 1
-
-
 def _get(config: Any, key: str) -> Any:
     if isinstance(config, Mapping):
         return config.get(key)

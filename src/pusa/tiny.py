@@ -1,7 +1,8 @@
 """Tiny random-weight components in the real roles (tokenizer, UMT5 encoder, causal VAE, Wan DiT).
 
-Used by the tests, the benchmark and ``make demo`` until the trained Pusa-mini model ships. The
-outputs of a random transformer are noise: these components prove plumbing, not quality.
+Used by the tests, the benchmarks and the training smoke run (``make train-smoke``), where a model must
+load in a moment; the trained small model (``make demo``) is Pusa-mini, ``pusa.mini``. The outputs of a
+random transformer are noise: these components prove plumbing, not quality.
 
     python -m pusa.tiny OUT_DIR [--vae wan|packing]   # save a tiny pipeline folder for `pusa generate --model`
 """

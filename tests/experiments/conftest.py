@@ -1,4 +1,5 @@
-"""The experiments are plain scripts in experiments/ that import their shared module as ``common``."""
+"""The experiments are plain scripts in experiments/ that import their shared modules (stats, report, plots,
+flags, samples, variants) as top-level modules: the script's own folder is on sys.path."""
 
 import sys
 from pathlib import Path

@@ -10,7 +10,7 @@ import claim1
 import pytest
 import task_sampling
 import torch
-from common import train_record, variant_pipeline
+from variants import train_record, variant_pipeline
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,8 @@ def write_clips(folder, seeds) -> None:
 def train_setup(tmp_path_factory):
     """(model_dir, cache_dir, heldout_cache_dir) for tiny LoRA training runs."""
     from pusa.tiny import tiny_pipeline
-    from pusa.training.data import Bucket, preprocess
+    from pusa.training.cache_reader import Bucket
+    from pusa.training.cache_writer import preprocess
 
     root = tmp_path_factory.mktemp("train")
     write_clips(root / "data", range(16))

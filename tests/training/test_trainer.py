@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from pusa.training.cache_reader import LatentCache
 from pusa.training.config import TrainConfig
-from pusa.training.data import LatentCache
 
 from .conftest import MAX_LEN
 

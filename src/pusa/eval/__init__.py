@@ -1,1 +1,1 @@
-"""Evaluation: VBench-I2V aggregation, weight-free proxy metrics, batch generation and `pusa eval` reports."""
+"""Evaluation: VBench-I2V aggregation, weight-free proxy metrics and `pusa eval` reports."""

@@ -17,8 +17,8 @@ with ``weights_only=True``) into empty meta modules on the target device, cast a
 fp32 copy of a model is ever held. Modules that ``from_pretrained`` keeps in fp32 stay fp32 here too
 (diffusers' ``_keep_in_fp32_modules``; T5's ``wo`` under float16).
 
-``load_pipeline`` builds a PusaPipeline, so it imports ``pusa.pipeline`` lazily (the one place where
-models reaches up to the pipeline; everything else here is models-level).
+Everything here is models-level: ``load_components`` returns the components, and
+``pusa.loading.load_pipeline`` assembles them into a PusaPipeline.
 """
 
 from __future__ import annotations

@@ -100,7 +100,3 @@ def enable_sequence_parallel(transformer, group: Any = None) -> None:
     if not dist.is_initialized():
         raise RuntimeError("sequence parallel needs torch.distributed initialised (torchrun / accelerate launch)")
     transformer._sequence_parallel = SequenceParallel(group)
-
-
-def disable_sequence_parallel(transformer) -> None:
-    transformer._sequence_parallel = None

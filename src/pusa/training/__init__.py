@@ -1,1 +1,2 @@
-"""Training: the latent cache (``pusa.training.data``) and the FAFM trainer. Import submodules directly."""
+"""Training: the latent cache (``cache_writer`` writes it, ``cache_reader`` reads it) and the FAFM
+trainer. Import submodules directly."""

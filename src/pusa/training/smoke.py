@@ -19,8 +19,9 @@ from pathlib import Path
 
 def run(work: Path, steps: int = 40, clips: int = 24, heldout: int = 6, quiet: bool = False) -> tuple[float, float]:
     from pusa.tiny import tiny_pipeline
+    from pusa.training.cache_reader import Bucket, LatentCache
+    from pusa.training.cache_writer import preprocess
     from pusa.training.config import TrainConfig
-    from pusa.training.data import Bucket, LatentCache, preprocess
     from pusa.training.trainer import heldout_loss, train
     from pusa.world import write_dataset
 

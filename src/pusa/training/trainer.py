@@ -105,7 +105,7 @@ def fafm_step_loss(model, batch: StepBatch, x1: torch.Tensor, tau: torch.Tensor,
 def heldout_loss(transformer, cache, indices: list[int], max_sequence_length: int, seed: int = 1234,
                  shift: float = 5.0) -> float:
     """Mean FAFM loss on fixed clips at fixed per-frame sigmas and noise (no caption dropout)."""
-    from pusa.training.data import collate
+    from pusa.training.cache_reader import collate
 
     losses = []
     for i in indices:
@@ -161,7 +161,7 @@ def train(config: TrainConfig, resume: bool = False,
     """Run (or resume) a training run; returns a summary. The loop reads top to bottom."""
     from accelerate import Accelerator
 
-    from pusa.training.data import LatentCache, batch_order, collate
+    from pusa.training.cache_reader import LatentCache, batch_order, collate
 
     config.validate()
     out = Path(config.output_dir)

@@ -1,4 +1,5 @@
-"""The latent cache: metadata.csv → safetensors shards → batches, on the tiny packing pipeline."""
+"""The latent cache: metadata.csv → safetensors shards (cache_writer) → batches (cache_reader), on the tiny
+packing pipeline."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import torch
 
 from pusa.conditions import fit_frames, to_frames
 from pusa.io import read_video, write_video
-from pusa.training.data import (Bucket, DataError, LatentCache, batch_order, choose_bucket, collate, pad_text,
-                                preprocess, read_metadata)
+from pusa.training.cache_reader import Bucket, DataError, LatentCache, batch_order, collate, pad_text
+from pusa.training.cache_writer import cache_frames, choose_bucket, preprocess, read_metadata
 
 L = 16  # the tiny tokenizer's max length
 BUCKETS = ["9x32x32", "5x32x32", "5x32x48"]
@@ -201,7 +202,7 @@ def test_bad_clips_are_skipped_and_counted(pipe, data, tmp_path, caplog):
     rows = [(c[0], c[4]) for c in CLIPS]
     write_metadata(data, rows[:2] + [("gone.mp4", "a ball"), ("broken.mp4", "a box"), ("short.mp4", "a wall")]
                    + rows[2:])
-    with caplog.at_level(logging.WARNING, logger="pusa.training.data"):
+    with caplog.at_level(logging.WARNING, logger="pusa.training.cache_writer"):
         report = preprocess(data, tmp_path / "cache", pipe, BUCKETS, max_sequence_length=L)
     assert report.counts == {"missing": 1, "undecodable": 1, "too short": 1}
     assert [s.file_name for s in report.skipped] == ["gone.mp4", "broken.mp4", "short.mp4"]
@@ -327,7 +328,6 @@ def test_collate_stacks_one_bucket(cache_dir):
 
 def test_cache_frames_writes_generated_clips_and_skips_them_on_restart(tmp_path):
     from pusa.tiny import tiny_pipeline
-    from pusa.training.data import LatentCache, cache_frames
 
     pipe = tiny_pipeline("packing")
     rng = np.random.default_rng(0)

@@ -1,4 +1,5 @@
-"""`pusa generate --batch`: every job once across processes, restart skips finished outputs, bad lines named."""
+"""`pusa generate --batch` (pusa.batch): every job once across processes, restart skips finished outputs, bad
+lines named."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from pusa.batch import read_jobs, shard
 from pusa.cli import app
-from pusa.eval.batch import read_jobs, shard
 
 
 def _jobs_file(folder, n_prompts=4, samples=2):
