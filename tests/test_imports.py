@@ -7,13 +7,7 @@ import ast
 from collections import deque
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src"
-
-# Cycles being removed elsewhere: an xfail while one of these is all that is left, a failure for any other.
-KNOWN = {frozenset({"pusa.mini", "pusa.mini.shipped"}): "pusa.mini and pusa.mini.shipped import each other "
-                                                         "(being fixed in src/pusa/mini)"}
 
 
 def modules(root: Path, package: str = "pusa") -> dict[str, Path]:
@@ -110,6 +104,4 @@ def test_the_checker_sees_function_level_and_relative_imports(tmp_path):
 
 def test_no_import_cycles():
     found = cycles(import_graph(SRC))
-    if found and all(frozenset(c) in KNOWN for c in found):
-        pytest.xfail("; ".join(KNOWN[frozenset(c)] for c in found))
     assert not found, "import cycles: " + "; ".join(" -> ".join(c) for c in found)
