@@ -49,6 +49,48 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pa
             os.unlink(tmp)
 
 
+_SPECIAL_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+def check_writable(path: str | os.PathLike, flag: str) -> Path:
+    """Check, before any work, that an output file can be written at ``path``; raise a one-line ValueError
+    naming ``flag`` and the user's path otherwise. Creates nothing (a tiny probe file is removed again).
+
+    Refused: a path in /proc, /sys or /dev; a path that is a directory; a parent that is a file; and a
+    parent folder (or, when it does not exist yet, its nearest existing ancestor, where it would be
+    created) that this user cannot write to (permissions, read-only mount).
+    """
+    given = Path(path)
+    resolved = Path(os.path.abspath(given))
+    try:
+        resolved = given.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: the probe below then fails with a clear line
+        pass
+    where = f"{flag} {given}"
+    if any(resolved == root or root in resolved.parents for root in _SPECIAL_ROOTS):
+        raise ValueError(f"{where}: cannot write there (read-only or special filesystem); choose another path")
+    if resolved.is_dir():
+        raise ValueError(f"{where}: is a directory, expected a file path (add a file name)")
+    folder = resolved.parent
+    while not folder.exists():
+        if folder.is_symlink():  # a dangling link: it cannot be created as a folder
+            raise ValueError(f"{where}: {folder} is a broken symbolic link; choose another path")
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"{where}: {folder} is a file, not a folder; choose another path")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{where}: cannot write there (no write permission or read-only filesystem in {folder}); "
+                         f"choose another path")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".pusa-probe-", dir=folder)
+    except OSError as err:
+        reason = err.strerror or err.__class__.__name__
+        raise ValueError(f"{where}: cannot write there ({reason.lower()} in {folder}); choose another path") from None
+    os.close(fd)
+    os.unlink(probe)
+    return given
+
+
 def jsonl_lines(path: str | os.PathLike):
     """(line number, parsed value) for each non-blank line of a jsonl file; bad JSON is a ValueError naming
     the line (``path:N: not valid JSON``)."""

@@ -28,31 +28,73 @@ import torch
 from pusa.models.lora_layouts import (LAYOUTS, LoraModule, convert_lora, detect_layout, diffsynth_to_original,
                                       diffusers_module_name, emit_lora, parse_lora)
 
-__all__ = ["LAYOUTS", "LoraConversion", "check_lora_matches", "convert_lora", "convert_lora_file", "detect_layout",
-           "diffsynth_to_original", "fuse_loras", "load_loras", "lora_strengths", "read_lora", "read_lora_config",
-           "set_lora_strengths", "unfuse_loras", "unload_loras"]
+__all__ = ["LAYOUTS", "LoraConversion", "check_lora_file", "check_lora_matches", "convert_lora", "convert_lora_file",
+           "detect_layout", "diffsynth_to_original", "fuse_loras", "load_loras", "lora_strengths", "read_lora",
+           "read_lora_config", "set_lora_strengths", "unfuse_loras", "unload_loras"]
 
 LoraSource = str | os.PathLike | Mapping[str, torch.Tensor]
 
 
-def read_lora(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Load a LoRA from safetensors only (never pickle)."""
-    from safetensors.torch import load_file
+def _unreadable(path: Path, err: Exception) -> ValueError:
+    if isinstance(err, OSError):
+        return ValueError(f"LoRA {path}: cannot read it ({err.strerror or err.__class__.__name__})")
+    detail = str(err).split(":")[-1].strip() or err.__class__.__name__
+    return ValueError(f"LoRA {path}: not a readable safetensors file (truncated, empty or not safetensors: {detail}); "
+                      f"re-download or re-export it")
 
+
+def check_lora_file(path: str | os.PathLike) -> Path:
+    """Check a LoRA file without loading its tensors (cheap: the safetensors header only), so a command can
+    refuse it before any model loads: FileNotFoundError if missing, else a one-line ValueError naming it for a
+    directory, another suffix, or a file safetensors cannot read (truncated, empty, a renamed pickle)."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"LoRA {path}: is a directory, expected a .safetensors file")
     if not path.is_file():
         raise FileNotFoundError(f"LoRA file not found: {path}")
     if path.suffix != ".safetensors":
         raise ValueError(f"LoRA {path} must be a .safetensors file (pickled weights are not loaded)")
-    return load_file(str(path))
+    read_lora_config(path)
+    return path
+
+
+def read_lora(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Load a LoRA from safetensors only (never pickle).
+
+    A missing file is a FileNotFoundError; a directory, another suffix, a file safetensors cannot read
+    (truncated, empty, a pickle renamed to .safetensors) or a tensor holding NaN/inf is a one-line
+    ValueError naming the file.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = check_lora_file(path)
+    try:
+        sd = load_file(str(path))
+    except (SafetensorError, OSError, RuntimeError, ValueError) as err:
+        raise _unreadable(path, err) from None
+    _check_finite(sd, f"LoRA {path}")
+    return sd
+
+
+def _check_finite(state_dict: Mapping[str, torch.Tensor], label: str) -> None:
+    """A one-line ValueError if any floating-point tensor holds NaN or inf (it would turn every frame black)."""
+    for key, value in state_dict.items():
+        if torch.is_tensor(value) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            bad = int((~torch.isfinite(value)).sum())
+            raise ValueError(f"{label}: tensor {key!r} holds {bad} NaN/inf value{'s' if bad != 1 else ''}; "
+                             f"the file is corrupt or the training diverged, so it is not loaded")
 
 
 def read_lora_config(path: str | os.PathLike) -> dict | None:
     """The diffusers adapter metadata (``lora_adapter_metadata``: r, lora_alpha, …) of a safetensors file, if any."""
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
-    with safe_open(str(path), framework="pt") as f:
-        raw = (f.metadata() or {}).get("lora_adapter_metadata")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = (f.metadata() or {}).get("lora_adapter_metadata")
+    except (SafetensorError, OSError) as err:
+        raise _unreadable(Path(path), err) from None
     try:
         return json.loads(raw) if raw else None
     except json.JSONDecodeError as err:
@@ -61,6 +103,7 @@ def read_lora_config(path: str | os.PathLike) -> dict | None:
 
 def _read(source: LoraSource, index: int) -> tuple[dict[str, torch.Tensor], dict | None, str]:
     if isinstance(source, Mapping):
+        _check_finite(source, f"LoRA #{index}")
         return dict(source), None, f"LoRA #{index}"
     return read_lora(source), read_lora_config(source), f"LoRA {source}"
 
@@ -244,11 +287,16 @@ def convert_lora_file(src: str | os.PathLike, dst: str | os.PathLike, to: str,
         raise ValueError(f"output {dst} must end in .safetensors")
     if dst.exists() and not overwrite:
         raise FileExistsError(f"{dst} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    if dst.is_dir():
+        raise ValueError(f"output {dst}: is a directory, expected a .safetensors file")
     sd = read_lora(src)
     if dst.resolve() == src.resolve():
         raise ValueError(f"output {dst} is the input file; write to another path")
-    layout = detect_layout(sd)
-    out = convert_lora(sd, to, read_lora_config(src))
+    try:
+        layout = detect_layout(sd)
+        out = convert_lora(sd, to, read_lora_config(src))
+    except ValueError as err:
+        raise ValueError(f"LoRA {src}: {err}") from None
     metadata = {"format": "pt", "pusa_layout": to, "pusa_converted_from": layout}
     with atomic_path(dst, overwrite) as tmp:
         save_file({k: v.contiguous() for k, v in out.items()}, str(tmp), metadata=metadata)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,39 +71,94 @@ class TrainConfig:
     max_sequence_length: int | None = None  # default: the cache's
 
     def validate(self) -> None:
+        """Raise a one-line ValueError naming the first bad key: unknown choices, numbers that are not finite
+        or out of range, and a max_sequence_length shorter than the cache's captions (when the cache exists)."""
         def bad(name: str, expected: str) -> ValueError:
             return ValueError(f"config {name}={getattr(self, name)!r}: expected {expected}")
 
+        def number(name: str, lo: float, hi: float = math.inf, lo_open: bool = False, hi_open: bool = False,
+                   expected: str = "") -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or (
+                    value <= lo if lo_open else value < lo) or (value >= hi if hi_open else value > hi):
+                raise bad(name, expected or "a finite number")
+
+        def integer(name: str, lo: int, expected: str) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
+                raise bad(name, expected)
+
+        for name in ("max_steps", "batch_size", "grad_accum", "checkpoint_every", "keep_checkpoints", "lora_rank",
+                     "log_every", "sample_steps"):
+            integer(name, 1, "an integer >= 1")
+        for name in ("warmup_steps", "sample_every"):
+            integer(name, 0, "an integer >= 0")
+        integer("seed", 0, "an integer >= 0")
+        if self.seed >= 2**63:
+            raise bad("seed", "an integer in [0, 2**63)")
+        number("lr", 0, 1, lo_open=True, expected="a finite learning rate in (0, 1], e.g. 1e-5")
+        number("weight_decay", 0, expected="a finite number >= 0")
+        number("max_grad_norm", 0, lo_open=True, expected="a finite number > 0")
+        number("lora_alpha", 0, lo_open=True, expected="a finite number > 0 (peft scale = lora_alpha / lora_rank)")
+        number("shift", 0, lo_open=True, expected="a finite number > 0 (Wan: 5)")
+        for name in ("p_async", "p_cond", "caption_dropout"):
+            number(name, 0, 1, expected="a probability in [0, 1]")
+        number("ema_decay", 0, 1, hi_open=True, expected="0 (off) or a decay in (0, 1)")
+        betas = self.adam_betas
+        if not isinstance(betas, (list, tuple)) or len(betas) != 2 or not all(
+                isinstance(b, numbers.Real) and not isinstance(b, bool) and math.isfinite(b) and 0 <= b < 1
+                for b in betas):
+            raise bad("adam_betas", "two numbers in [0, 1), e.g. [0.9, 0.999]")
+        if not isinstance(self.sample_seeds, (list, tuple)) or not all(
+                isinstance(s, numbers.Integral) and not isinstance(s, bool) and 0 <= s < 2**63
+                for s in self.sample_seeds):
+            raise bad("sample_seeds", "a list of integers >= 0")
+        if self.max_sequence_length is not None:
+            integer("max_sequence_length", 1, "an integer >= 1 (or leave it out for the cache's)")
         if self.adapter not in ("lora", "full"):
             raise bad("adapter", "'lora' or 'full'")
         if self.sigma_sampling not in ("grid", "continuous"):
             raise bad("sigma_sampling", "'grid' or 'continuous'")
         if self.mixed_precision not in ("no", "bf16"):
             raise bad("mixed_precision", "'no' or 'bf16' (fp16 is not supported)")
-        if not 0 <= self.p_async <= 1:
-            raise bad("p_async", "a probability in [0, 1]")
-        if not 0 <= self.p_cond <= 1:
-            raise bad("p_cond", "a probability in [0, 1]")
         from pusa.flow import check_patterns
 
         try:
             check_patterns(self.condition_patterns)
         except ValueError as err:
             raise ValueError(f"config condition_patterns: {err}") from None
-        if not 0 <= self.caption_dropout <= 1:
-            raise bad("caption_dropout", "a probability in [0, 1]")
-        if not 0 <= self.ema_decay < 1:
-            raise bad("ema_decay", "0 (off) or a decay in (0, 1)")
-        for name in ("max_steps", "batch_size", "grad_accum", "checkpoint_every", "keep_checkpoints", "lora_rank"):
-            if int(getattr(self, name)) < 1:
-                raise bad(name, "an integer >= 1")
         if not self.model:
             raise bad("model", "a PusaPipeline folder")
         if not self.cache:
             raise bad("cache", "a latent cache folder from `pusa preprocess`")
+        if self.max_sequence_length is not None:
+            longest = cache_text_length(self.cache)
+            if longest is not None and self.max_sequence_length < longest:
+                raise bad("max_sequence_length", f">= {longest}: the cache {self.cache} holds text states of up to "
+                          f"{longest} tokens (leave it out to use the cache's length)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def cache_text_length(cache: str | Path) -> int | None:
+    """The most text tokens any sample (or the empty prompt) of a latent cache holds, read from its
+    manifest.json and the empty prompt's safetensors header (torch-free); None if the cache is missing or
+    unreadable (reading it for training then says why)."""
+    folder = Path(cache)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        lengths = [int(s["text_len"]) for s in manifest["samples"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:  # safetensors: 8-byte little-endian header size, then a JSON header with each tensor's shape
+        with open(folder / "empty_prompt.safetensors", "rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(size)) if 0 < size < 1 << 24 else {}
+        lengths.append(int(header["text"]["shape"][0]))
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        pass
+    return max(lengths, default=None)
 
 
 def _coerce(name: str, raw: Any, current: Any) -> Any:

@@ -90,6 +90,9 @@ def export_checkpoint(run_dir: str | os.PathLike, step: int | None = None, out_d
     from pusa.training.trainer import build_transformer
 
     run_dir = Path(run_dir)
+    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise ValueError(f"output {out_dir} is a file, expected a folder (the export writes diffusers/ and "
+                         f"pusa_lora_diffsynth.safetensors into it); choose another path")
     found = list_checkpoints(run_dir / "checkpoints")
     if not found:
         raise FileNotFoundError(f"{run_dir}: no complete checkpoint under checkpoints/ (is it a `pusa train` output_dir?)")
