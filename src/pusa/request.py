@@ -162,6 +162,50 @@ def resolve(request: Request, pipe_config: Any, rules: ModelRules = ModelRules()
                    width=width, warm_start=warm, vta_strength=strength)
 
 
+def spec_geometry(spec: ModelSpec):
+    """The model's :class:`pusa.memory.ModelGeometry` and default (frames, height, width), read from its config
+    files without loading weights; None where the layout keeps them elsewhere (the original Wan release)."""
+    from pusa.memory import geometry_from_configs
+
+    def read(path: Path) -> dict | None:
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    if spec.embedded:
+        from pusa.mini import MINI, MINI2
+        from pusa.mini.shipped import AUTOENCODER, TRANSFORMER
+
+        learned = read(AUTOENCODER / "config.json")
+        mini = MINI2 if learned else MINI
+        vae = learned or {"temporal_factor": mini.temporal_factor, "spatial_factor": mini.spatial_factor}
+        transformer, defaults = read(TRANSFORMER / "config.json"), (mini.num_frames, mini.height, mini.width)
+    else:
+        transformer, vae = read(spec.model / "transformer" / "config.json"), read(spec.model / "vae" / "config.json")
+        index = read(spec.model / "model_index.json") or {}
+        defaults = tuple(index.get(k) for k in ("default_num_frames", "default_height", "default_width"))
+    if transformer is None or vae is None:
+        return None
+    try:
+        return geometry_from_configs(transformer, vae), defaults
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def preflight(spec: ModelSpec, request: Request) -> dict | None:
+    """Before anything loads: the request's geometry against the model's position tables, and its memory
+    estimate against the device (:func:`pusa.memory.check_request_fits`). Returns the estimate (None: the
+    model's configs could not be read, so the check waits for the loaded model)."""
+    from pusa.memory import check_request_fits
+
+    found = spec_geometry(spec)
+    if found is None:
+        return None
+    geometry, (frames, height, width) = found
+    frames = request.num_frames or frames or 81
+    height, width = request.height or height or 480, request.width or width or 832
+    return check_request_fits(geometry, frames, height, width, spec.device,
+                              weight_bytes=2 if spec.dtype == "bfloat16" else 4, offload=spec.offload)
+
+
 class Models:
     """Pipelines by (spec, VTA strength), loaded once each; the embedded model's variants share MiniLM."""
 

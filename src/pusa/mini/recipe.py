@@ -60,7 +60,7 @@ def stage_cache(work: Path, clips: int, seed: int = CACHE_SEED, preset: str = CA
     import torch
 
     from pusa.loading import load_pipeline
-    from pusa.training.data import cache_frames
+    from pusa.training.cache_writer import cache_frames
     from pusa.world import make_clip
     from pusa.world.dataset import clip_seed
 
