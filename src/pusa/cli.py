@@ -221,10 +221,11 @@ def _run_single(spec, request, media: ConditionFlags, out: Path, overwrite: bool
     """One video: check, load, condition, sample with a progress bar, write."""
     from dataclasses import replace
 
-    from pusa.request import Models, check_outputs, resolve, validate, write_outputs
+    from pusa.request import Models, check_outputs, preflight, resolve, validate, write_outputs
 
     validate(request)
     check_outputs(out, overwrite)
+    preflight(spec, request)
     main_process = True
     if sequence_parallel:
         device, seed, main_process = _init_sequence_parallel(spec.device, request.seed)
@@ -309,7 +310,8 @@ def _preprocess(data, cache, model, bucket, max_sequence_length, shard_size) -> 
     detect_base_layout(model)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from pusa.training.data import Bucket, preprocess
+    from pusa.training.cache_reader import Bucket
+    from pusa.training.cache_writer import preprocess
 
     buckets = [Bucket.parse(b) for b in bucket] if bucket else None
     pipe = _load_pipeline(model)
@@ -333,11 +335,12 @@ def _run_batch(spec, request, batch: Path, out_dir: Path) -> None:
     from dataclasses import replace
 
     from pusa.conditions import FrameCondition
-    from pusa.eval.batch import read_jobs, run_batch
+    from pusa.batch import read_jobs, run_batch
     from pusa.io import read_image
-    from pusa.request import Models, resolve, run, validate, write_outputs
+    from pusa.request import Models, preflight, resolve, run, validate, write_outputs
 
     validate(request)
+    preflight(spec, request)
     jobs = read_jobs(batch)  # every line checked before any model is loaded
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     models = Models(spec, log=lambda m: typer.echo(m, err=True))
