@@ -62,9 +62,23 @@ def _world_unfinished(root: Path, record: dict) -> None:
     (root / "w" / "world.jsonl").write_text(json.dumps(record) + "\n")
 
 
+def _data(root: Path) -> None:
+    """Data folders for `pusa preprocess`: ok.mp4 exists (its content is never read by these cases)."""
+    for name, rows in (("up", ["ok.mp4", "../outside.mp4"]), ("absolute", ["ok.mp4", str(root / "outside.mp4")]),
+                       ("link", ["ok.mp4", "link.mp4"]), ("late", ["ok.mp4", "ok.mp4", "sub/../../outside.mp4"]),
+                       ("gone", ["nope.mp4", "lost.mp4"])):
+        (root / name).mkdir()
+        (root / name / "ok.mp4").write_bytes(b"not decoded")
+        (root / name / "metadata.csv").write_text("file_name,text\n" + "".join(f"{r},a caption\n" for r in rows))
+    (root / "outside.mp4").write_bytes(b"outside the data folder")
+    (root / "link" / "link.mp4").symlink_to(root / "outside.mp4")
+    (root / "gone" / "ok.mp4").unlink()
+
+
 def _inputs(root: Path) -> None:
     _loras(root)
     _cache(root)
+    _data(root)
     (root / "file.txt").write_text("a file, not a folder")
     (root / "videos").mkdir()
     (root / "run").mkdir()  # a `pusa train` output_dir without checkpoints
@@ -157,6 +171,20 @@ CASES = [
     ("train-unknown-key", [*TRAIN, "--set", "lrate=1"], "unknown config key 'lrate'"),
     ("train-no-cache", ["train", "--model", "model", "--cache", "none", "--output-dir", "run"],
      "run `pusa preprocess` first"),
+    # preprocess: reads only inside the data folder (every row checked before the model loads)
+    ("preprocess-dotdot", ["preprocess", "up", "cache-new", "--model", "model"],
+     "row 2 (file_name '../outside.mp4'): leaves the data folder"),
+    ("preprocess-absolute", ["preprocess", "absolute", "cache-new", "--model", "model"], "row 2 (file_name '/"),
+    ("preprocess-symlink", ["preprocess", "link", "cache-new", "--model", "model"],
+     "row 2 (file_name 'link.mp4'): leaves the data folder"),
+    ("preprocess-late-row", ["preprocess", "late", "cache-new", "--model", "model"], "row 3"),
+    ("preprocess-all-missing", ["preprocess", "gone", "cache-new", "--model", "model"],
+     "all 2 videos listed in gone/metadata.csv are missing"),
+    ("preprocess-no-metadata", ["preprocess", "videos", "cache-new", "--model", "model"], "metadata.csv not found"),
+    ("preprocess-max-len", ["preprocess", "up", "cache-new", "--model", "model", "--max-sequence-length", "0"],
+     "--max-sequence-length 0"),
+    ("preprocess-shard-size", ["preprocess", "up", "cache-new", "--model", "model", "--shard-size", "0"],
+     "--shard-size 0"),
     # eval: the device is checked before anything is scored
     ("eval-device-banana", ["eval", "videos", "--device", "banana"], "--device banana: not a device; use cpu, cuda"),
     ("eval-device-cuda", ["eval", "videos", "--device", "cuda"], "--device cuda: CUDA is not available"),
@@ -236,7 +264,7 @@ def test_ui_warns_when_binding_beyond_loopback(host, warned, monkeypatch, tmp_pa
 
 
 def test_world_interrupted_says_so_and_resumes(monkeypatch, tmp_path):
-    import pusa.world.dataset as dataset
+    from pusa.world import dataset
 
     real, calls = dataset.make_clip, []
 

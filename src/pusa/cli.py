@@ -306,7 +306,16 @@ def preprocess(
 
 def _preprocess(data, cache, model, bucket, max_sequence_length, shard_size) -> None:
     from pusa.models.checkpoints import detect_base_layout
+    from pusa.training.cache_writer import check_clip_paths, check_clips_exist, read_metadata
 
+    if max_sequence_length < 1:
+        raise UserError(f"--max-sequence-length {max_sequence_length}: must be >= 1 (Wan: 512)")
+    if shard_size < 1:
+        raise UserError(f"--shard-size {shard_size}: must be >= 1")
+    clips = read_metadata(data)  # before any model loads: every row's path, and at least one video there
+    check_clip_paths(data, clips)
+    if not (Path(cache) / "manifest.json").exists():  # a cache may already hold clips whose videos are gone
+        check_clips_exist(data, clips)
     detect_base_layout(model)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 

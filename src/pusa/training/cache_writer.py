@@ -14,6 +14,7 @@ encodes again only the clips of the unfinished shard. Referenced shards are neve
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import logging
@@ -22,7 +23,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 import torch
@@ -83,6 +84,37 @@ def read_metadata(data_dir: str | os.PathLike) -> list[Clip]:
     if not rows:
         raise DataError(f"{path} has no rows; add one line per clip: file_name,text")
     return [Clip((r["file_name"] or "").strip(), (r["text"] or "").strip()) for r in rows]
+
+
+def check_clip_paths(data_dir: str | os.PathLike, clips: Sequence[Clip]) -> None:
+    """Refuse, naming the row, a file_name that is absolute or leaves ``data_dir`` (``..``, or a symbolic link
+    that resolves outside it): preprocess reads only inside the data folder. Checks every row, reads nothing."""
+    data_dir = Path(data_dir)
+    try:
+        root = data_dir.resolve()
+    except (OSError, RuntimeError) as err:
+        raise DataError(f"cannot resolve the data folder {data_dir} ({err})") from None
+    for row, clip in enumerate(clips, start=1):
+        where = f"{data_dir / METADATA} row {row} (file_name {clip.file_name!r})"
+        if Path(clip.file_name).is_absolute() or PureWindowsPath(clip.file_name).anchor:
+            raise DataError(f"{where}: an absolute path; give the video's path relative to {data_dir} "
+                            f"(only files inside the data folder are read)")
+        try:
+            target = (root / clip.file_name).resolve()
+        except (OSError, RuntimeError):
+            raise DataError(f"{where}: cannot be resolved (a symbolic link loop?)") from None
+        if target != root and root not in target.parents:
+            raise DataError(f"{where}: leaves the data folder (resolves to {target}); only files inside "
+                            f"{data_dir} are read: move the video there")
+
+
+def check_clips_exist(data_dir: str | os.PathLike, clips: Sequence[Clip]) -> None:
+    """DataError if not one of the listed videos exists (a wrong folder or file names): checked before any
+    model loads. Some missing videos are only skipped (and counted) by :func:`preprocess`."""
+    data_dir = Path(data_dir)
+    if clips and not any((data_dir / c.file_name).is_file() for c in clips):
+        raise DataError(f"all {len(clips)} videos listed in {data_dir / METADATA} are missing (e.g. "
+                        f"{clips[0].file_name!r}); file_name is the path relative to {data_dir}")
 
 
 # --- buckets ------------------------------------------------------------------------------------
@@ -216,10 +248,9 @@ def _cache_config(pipe: Any, max_sequence_length: int, text_dim: int, dtype: tor
             "text_encoder": type(pipe.text_encoder).__name__}
 
 
-def _open_or_create(cache_dir: Path, config: dict, empty: torch.Tensor) -> dict:
-    """The existing cache's manifest (after checking it was built the same way), or a new empty cache."""
-    from safetensors.torch import save
-
+def _open_existing(cache_dir: Path, config: dict) -> dict | None:
+    """The existing cache's manifest (after checking it was built the same way), or None when there is no
+    cache yet. Writes nothing."""
     if (cache_dir / CONFIG).exists():
         old = read_json(cache_dir / CONFIG, REBUILD)
         diffs = [f"{k}={old.get(k)!r} (this run: {config[k]!r})" for k in MATCHING_KEYS if old.get(k) != config[k]]
@@ -230,6 +261,21 @@ def _open_or_create(cache_dir: Path, config: dict, empty: torch.Tensor) -> dict:
     if (cache_dir / MANIFEST).exists() or any(cache_dir.glob("shard-*.safetensors")):
         raise DataError(f"{cache_dir} holds cache files but no {CONFIG}; refusing to touch them: "
                         f"use a new cache folder")
+    if cache_dir.exists() and not cache_dir.is_dir():
+        raise DataError(f"cache {cache_dir} is a file, expected a folder; choose another path")
+    return None
+
+
+def _open_or_create(cache_dir: Path, config: dict, empty: torch.Tensor) -> dict:
+    """The existing cache's manifest (after checking it was built the same way), or a new empty cache."""
+    manifest = _open_existing(cache_dir, config)
+    return manifest if manifest is not None else _create(cache_dir, config, empty)
+
+
+def _create(cache_dir: Path, config: dict, empty: torch.Tensor) -> dict:
+    """A new empty cache: folder, empty prompt, manifest, and config.json last."""
+    from safetensors.torch import save
+
     cache_dir.mkdir(parents=True, exist_ok=True)
     _write_bytes(cache_dir / EMPTY_PROMPT, save({"text": empty.contiguous()}))
     _write_manifest(cache_dir, {}, [])
@@ -254,8 +300,9 @@ def _pending(clips: Sequence[Clip], samples: Sequence[dict]) -> list[Clip]:
 class _ShardWriter:
     """Buffers encoded samples; writes each full shard, then the manifest that references it."""
 
-    def __init__(self, cache_dir: Path, manifest: dict, shard_size: int) -> None:
-        self.cache_dir, self.shard_size = cache_dir, shard_size
+    def __init__(self, cache_dir: Path, manifest: dict, shard_size: int,
+                 create: Callable[[], object] | None = None) -> None:
+        self.cache_dir, self.shard_size, self.create = cache_dir, shard_size, create  # create: before 1st write
         self.shards, self.samples = manifest["shards"], manifest["samples"]
         self.records: list[dict] = []
         self.tensors: dict[str, torch.Tensor] = {}
@@ -272,6 +319,9 @@ class _ShardWriter:
 
         if not self.records:
             return
+        if self.create is not None:  # a new cache is created only when it gets its first shard
+            self.create()
+            self.create = None
         # Shards are numbered in order, so this name is new or an unreferenced leftover of a stopped run.
         name = f"shard-{len(self.shards):05d}.safetensors"
         data = save(self.tensors)
@@ -291,18 +341,26 @@ def preprocess(data_dir: str | os.PathLike, cache_dir: str | os.PathLike, pipe: 
     ``pipe`` is a PusaPipeline (its encode_prompt and encode_frames). A missing, undecodable or too-short
     video is skipped with a warning and listed in the report; DataError if the cache ends up empty.
     ``progress(done, total, file_name)`` is called after each clip, counting clips cached earlier as done.
+    Only files inside ``data_dir`` are read (an absolute or escaping file_name is a DataError naming its row,
+    checked for every row first), and a new cache folder is created with its first shard: a run that caches
+    nothing leaves nothing behind.
     """
     if shard_size < 1:
         raise ValueError(f"shard_size must be >= 1, got {shard_size}")
     clips, data_dir, cache_dir = read_metadata(data_dir), Path(data_dir), Path(cache_dir)
+    check_clip_paths(data_dir, clips)  # every row, before anything is read or written
     r, s = vae_factors(pipe.vae.config)
     buckets = check_buckets(buckets, r, s * pipe.transformer.config.patch_size[1])
     empty = trim_text(pipe.encode_prompt([""], max_sequence_length)[0]).to("cpu", dtype)  # [L_e, D]
     config = _cache_config(pipe, max_sequence_length, empty.shape[-1], dtype)
-    manifest = _open_or_create(cache_dir, config, empty)
+    manifest = _open_existing(cache_dir, config)
+    create = None
+    if manifest is None:  # a new cache: nothing is written until the first shard (no clip, no cache folder)
+        manifest = {"shards": {}, "samples": []}
+        create = functools.partial(_create, cache_dir, config, empty)
     pending = _pending(clips, manifest["samples"])
     report = PreprocessReport(cache_dir, len(clips), len(clips) - len(pending), min(b.num_frames for b in buckets))
-    writer = _ShardWriter(cache_dir, manifest, shard_size)
+    writer = _ShardWriter(cache_dir, manifest, shard_size, create)
     for done, clip in enumerate(pending, start=report.already_cached + 1):
         try:
             frames, bucket = _load_clip(data_dir / clip.file_name, buckets, report.min_frames)
