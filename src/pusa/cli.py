@@ -36,6 +36,10 @@ def parse_image_spec(spec: str) -> tuple[str, int, float]:
     m = _IMAGE_SPEC.match(spec)
     if not m or not m.group("path"):
         raise UserError(f"--image {spec!r}: expected PATH[@FRAME[:NOISE]], e.g. start.png@0:0.2")
+    if "@" in m.group("path") and not Path(m.group("path")).exists():
+        tail = m.group("path").rsplit("@", 1)[1]
+        raise UserError(f"--image {spec!r}: frame {tail.split(':')[0]!r} is not a whole number; "
+                        "expected PATH[@FRAME[:NOISE]], e.g. start.png@0:0.2")
     frame, noise = m.group("frame"), m.group("noise")
     try:
         noise_value = float(noise) if noise is not None else 0.0
@@ -71,6 +75,8 @@ def build_conditions(images: list[str], video: Optional[Path], keep: Optional[st
             raise UserError(f"--image {spec!r}: frame {frame} is outside 0-{num_frames - 1} for --frames {num_frames}")
         if not 0.0 <= m <= 1.0:
             raise UserError(f"--image {spec!r}: noise {m} must be in [0, 1]")
+        if Path(path).is_dir():
+            raise UserError(f"--image {spec!r}: {path} is a directory, expected an image file")
         conditions.append(FrameCondition(read_image(path), frame, m, label=Path(path).name))
     if video is None:
         if keep is not None:
@@ -78,6 +84,8 @@ def build_conditions(images: list[str], video: Optional[Path], keep: Optional[st
         return conditions
     if not 0.0 <= noise <= 1.0:
         raise UserError(f"--noise {noise} must be in [0, 1]")
+    if Path(video).is_dir():
+        raise UserError(f"--video {video}: is a directory, expected a video file")
     frames, _ = read_video(video)
     ranges = parse_keep(keep) if keep else [(0, min(len(frames), num_frames) - 1)]
     for lo, hi in ranges:
@@ -170,6 +178,21 @@ class ConditionFlags:
     def given(self) -> bool:
         return bool(self.images or self.video is not None or self.keep is not None)
 
+    def check(self) -> None:
+        """The specs parse and their files exist, before any model loads (frame ranges wait for the model)."""
+        for spec in self.images:
+            path = Path(parse_image_spec(spec)[0])
+            if path.is_dir() or not path.is_file():
+                raise UserError(f"--image {spec!r}: {path} {'is a directory, expected an image file' if path.is_dir() else 'not found'}")
+        if self.video is not None and not self.video.is_file():
+            raise UserError(f"--video {self.video}: {'is a directory, expected a video file' if self.video.is_dir() else 'not found'}")
+        if self.keep is not None:
+            if self.video is None:
+                raise UserError("--keep needs --video")
+            parse_keep(self.keep)
+        if not 0.0 <= self.noise <= 1.0:  # also refuses nan
+            raise UserError(f"--noise {self.noise}: must be in [0, 1]")
+
     def conditions(self, num_frames: int) -> tuple:
         return tuple(build_conditions(self.images, self.video, self.keep, self.noise, num_frames))
 
@@ -202,19 +225,9 @@ def model_spec(model, lora, lora_alpha, lora_2, lora_2_alpha, dtype, device, off
 
 
 def _device(name: str) -> str:
-    import torch
+    from pusa.devices import check_device
 
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise UserError(f"--device {name!r}: not a device; use cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
-    if dev.type not in ("cpu", "cuda"):
-        raise UserError(f"--device {name!r}: use cpu, cuda or cuda:N")
-    return name
+    return check_device(name)
 
 
 def _run_single(spec, request, media: ConditionFlags, out: Path, overwrite: bool, sequence_parallel: bool) -> None:
@@ -224,6 +237,7 @@ def _run_single(spec, request, media: ConditionFlags, out: Path, overwrite: bool
     from pusa.request import Models, check_outputs, preflight, resolve, validate, write_outputs
 
     validate(request)
+    media.check()
     check_outputs(out, overwrite)
     preflight(spec, request)
     main_process = True
@@ -265,6 +279,12 @@ def _notes(pipe, request, rules, spec) -> None:
                        f"resized to {request.width}×{request.height}", err=True)
     for line in plan_lines(pipe, request):
         typer.echo(line, err=True)
+    limit = pipe.config.get("max_sequence_length", 512)
+    for what, text in (("prompt", request.prompt), ("negative prompt", request.negative_prompt)):
+        tokens = len(pipe.tokenizer(text, add_special_tokens=True).input_ids) if text else 0
+        if tokens > limit:
+            typer.echo(f"note: the {what} is {tokens} tokens; the text encoder reads the first {limit}, "
+                       "the rest is dropped", err=True)
     if not request.conditions and rules.t2v_vta_strength == 0.0:
         typer.echo("note: text-to-video on Pusa-mini runs its base weights (VTA LoRA off): they follow the "
                    "caption better (docs/results/non_destructive.md)", err=True)

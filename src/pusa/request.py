@@ -322,11 +322,14 @@ def output_paths(out: Path) -> tuple[Path, Path, Path]:
 
 def check_outputs(out: Path, overwrite: bool) -> None:
     """Refuse, before any work, an output that is not .mp4 or would overwrite a file without ``overwrite``."""
+    from pusa.io import check_writable
+
     if out.suffix.lower() != ".mp4":
         raise ValueError(f"--out {out}: must end in .mp4")
     for path in output_paths(out):
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} already exists; pass --overwrite or choose another --out")
+        check_writable(path, "--out")
 
 
 def write_outputs(gen: Generation, out: Path, overwrite: bool = False, extra: dict | None = None) -> tuple[Path, Path, Path]:

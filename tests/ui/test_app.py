@@ -56,14 +56,24 @@ def files(tmp_path_factory):
     return root
 
 
+def _system_gradio_files() -> set:
+    import tempfile
+    from pathlib import Path
+
+    return {p for p in (Path(tempfile.gettempdir()) / "gradio").rglob("*")}
+
+
 def test_i2v_through_the_client_gives_a_playable_video(client, server, files, model_dir, tmp_path):
+    before = _system_gradio_files()
     timeline, status, video, sheet, command = client.predict(handle_file(str(files / "start.png")), 0.0, *COMMON,
                                                              api_name="/i2v")
+    assert _system_gradio_files() == before  # uploads and served copies stay under --out-dir
+    assert any((server[1] / ".gradio").rglob("*.png"))
     video = video["video"] if isinstance(video, dict) else video
     frames, fps = read_video(video)
     assert frames.shape == (9, 32, 32, 3) and fps == 16
     assert "σ=0" in timeline and "done" in status and Image.open(sheet).size[0] > 0
-    run_dirs = [p for p in server[1].iterdir() if p.is_dir()]
+    run_dirs = [p for p in server[1].iterdir() if p.is_dir() and not p.name.startswith(".")]
     assert len(run_dirs) == 1 and (run_dirs[0] / "video.mp4").is_file() and (run_dirs[0] / "settings.json").is_file()
     # The shown command is the exact equivalent: run it and get the same frames.
     argv = shlex.split(command)

@@ -10,8 +10,10 @@ from __future__ import annotations
 def launch(model=None, lora=None, out_dir="pusa-ui", host: str = "127.0.0.1", port: int | None = None,
            block: bool = True):
     """Load the model (``model`` folder, or the embedded Pusa-mini) and serve the app; returns the Blocks."""
+    import os
     from pathlib import Path
 
+    os.environ["GRADIO_TEMP_DIR"] = str((Path(out_dir) / ".gradio").resolve())  # before gradio is imported
     from pusa.ui.app import launch as launch_app, load_studio
 
     studio = load_studio(Path(model) if model else None, Path(lora) if lora else None, Path(out_dir))

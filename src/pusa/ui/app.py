@@ -108,7 +108,7 @@ def _controls(studio: Studio, c: dict) -> None:
     preset = PRESETS["default"]
     c["preset"] = gr.Dropdown(list(PRESETS), value="default", label="preset")
     with gr.Row():
-        c["seed"] = gr.Number(value=0, precision=0, minimum=0, label="seed")
+        c["seed"] = gr.Number(value=None, precision=0, minimum=0, label="seed (empty: random)")
         c["random_seed"] = gr.Button("random seed", size="sm")
     c["steps"] = gr.Slider(1, 50, value=preset["num_inference_steps"], step=1, label="steps")
     c["cfg"] = gr.Slider(0, 10, value=preset["guidance_scale"], step=0.5, label="CFG (1 = off)")
@@ -182,7 +182,7 @@ def build_app(studio: Studio) -> gr.Blocks:
                         with gr.Tab(title, id=tab) as tab_block:
                             _tab_inputs(tab, c, studio.pipe.config.default_num_frames)
                             buttons[tab] = gr.Button("Generate", variant="primary")
-                        tab_block.select(lambda t=tab: t, outputs=task_state)
+                        tab_block.select(lambda t=tab: t, outputs=task_state, api_visibility="private")
             with gr.Column(scale=2, min_width=260):
                 _controls(studio, c)
         timeline = gr.HTML(label="per-frame timeline")
@@ -205,6 +205,8 @@ def build_app(studio: Studio) -> gr.Blocks:
                             "preset"):
                 c[name].change(preview, [task_state, *[c[k] for k in everything]], timeline, api_visibility="private")
         task_state.change(preview, [task_state, *[c[k] for k in everything]], timeline, api_visibility="private")
+        task_state.change(lambda t: gr.update(visible=t != "t2v"), task_state, c["warm_start"],
+                          api_visibility="private")  # warm start acts only where frames are given
         c["random_seed"].click(lambda: random.randrange(2**31), outputs=c["seed"], api_visibility="private")
         c["preset"].change(_apply_preset, c["preset"], [c["steps"], c["cfg"], c["shift"]], api_visibility="private")
         demo.load(_on_load, None, [tabs, task_state, c["seed"]], api_visibility="private").then(
@@ -213,10 +215,17 @@ def build_app(studio: Studio) -> gr.Blocks:
 
 
 def _generate_fn(studio: Studio, tab: str, names: tuple[str, ...]):
-    def generate(*args):
-        yield from generate_events(studio, tab, dict(zip(names, args)))
+    """The tab's endpoint, with one named parameter per input (the API shows ``prompt``, ``seed``, …)."""
+    import inspect
+
+    def generate(*args, **kwargs):
+        values = dict(zip(names, args))
+        values.update(kwargs)
+        yield from generate_events(studio, tab, values)
 
     generate.__name__ = f"generate_{tab}"
+    generate.__signature__ = inspect.Signature(
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
     return generate
 
 
@@ -271,9 +280,21 @@ def load_studio(model: Path | None, lora: Path | None, out_dir: Path) -> Studio:
 
 def launch(studio: Studio, host: str = "127.0.0.1", port: int | None = None, block: bool = True) -> gr.Blocks:
     """Serve the app on host:port (127.0.0.1 unless asked); outputs are served from the studio's folder only."""
+    _keep_uploads_in(studio.out_dir)
     demo = build_app(studio)
     demo.queue(default_concurrency_limit=1)
     demo.launch(server_name=host, server_port=port, allowed_paths=[str(studio.out_dir)], max_file_size=MAX_VIDEO_BYTES,
                 show_error=False, prevent_thread_lock=not block, quiet=not block, footer_links=["api"],
                 css=".pusa-command textarea {font-family: monospace}")
     return demo
+
+
+def _keep_uploads_in(out_dir: Path) -> None:
+    """Gradio's uploads and served copies go under OUT_DIR/.gradio, not the system temp folder, so the app
+    writes nothing outside its --out-dir (``pusa ui`` sets this before gradio is imported; this catches
+    an app built in a process that imported gradio earlier)."""
+    from gradio import route_utils
+
+    folder = str(Path(out_dir) / ".gradio")
+    os.environ["GRADIO_TEMP_DIR"] = folder
+    route_utils.DEFAULT_TEMP_DIR = folder

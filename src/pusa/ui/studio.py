@@ -6,7 +6,7 @@ run with ``set_lora_strengths``, so deltas never pile up). Generations run one a
 
 from __future__ import annotations
 
-import json
+import random
 import shutil
 import threading
 from collections.abc import Callable, Mapping
@@ -90,6 +90,8 @@ class Studio:
         from pusa.pipeline import PRESETS
 
         out = {"prompt": str(values.get("prompt") or ""), "negative_prompt": str(values.get("negative_prompt") or "")}
+        if values.get("seed") in (None, ""):  # empty: a random seed, reported back in the command
+            values = {**values, "seed": random.randrange(2**31)}
         for name in ("seed", "steps", "frames", "height", "width"):
             out[name] = T.integer(values, name, name)
         for name in ("cfg", "shift", "lora_strength"):
