@@ -10,6 +10,7 @@
 | seam_continuity        | px from the motion continued at a seam  | lower  |
 | caption_adherence      | colour/shape/direction accuracy, 0–1    | higher |
 | direction_error        | degrees from the captioned direction    | lower  |
+| aligned_shape_iou      | per-frame mask IoU with a given frame's | higher |
 | motion_smoothness      | 0–1 from second differences             | higher |
 | dynamic_degree         | fraction of frame pairs with motion     | higher |
 | temporal_flicker       | 0–1 brightness steadiness               | higher |
@@ -27,10 +28,10 @@ from pusa.world.metrics.motion import (
     trajectory_error,
 )
 from pusa.world.metrics.score import PSNR_CAP, Score, psnr
-from pusa.world.metrics.subject import caption_adherence, direction_error, subject_consistency
+from pusa.world.metrics.subject import aligned_shape_iou, caption_adherence, direction_error, subject_consistency
 
 __all__ = [
-    "PSNR_CAP", "Score", "background_error", "caption_adherence", "conditioning_fidelity", "direction_error",
+    "PSNR_CAP", "Score", "aligned_shape_iou", "background_error", "caption_adherence", "conditioning_fidelity", "direction_error",
     "dynamic_degree", "estimate_states", "motion_smoothness", "psnr", "seam_continuity", "start_end_adherence",
     "subject_consistency", "temporal_flicker", "trajectory_error",
 ]

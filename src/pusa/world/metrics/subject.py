@@ -111,3 +111,36 @@ def direction_error(frames: np.ndarray, caption: str, background: np.ndarray | N
         cos = float(np.dot(d, COMPASS[obj.direction])) / norm
         angles.append(float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))))
     return Score(float(np.mean(angles)) if angles else float("nan"), None, {}, higher_is_better=False)
+
+
+def aligned_shape_iou(frames: np.ndarray, reference: np.ndarray, colour: str | Sequence[float],
+                      threshold: float = 80.0) -> np.ndarray:
+    """Per-frame IoU of the object's mask with its mask in ``reference`` after moving it so their centroids
+    meet (whole pixels): 1 is the same shape, whatever the position. A pixel belongs to the object when its
+    RGB distance to the object's colour is below ``threshold``. A frame without the object scores 0.
+    frames [T, H, W, 3] uint8; reference [H, W, 3]. Returns [T] in [0, 1] (NaN if the reference lacks it)."""
+    from pusa.world.track import palette_rgb
+
+    frames = check_frames(frames)
+    rgb = palette_rgb([colour])[0]
+
+    def mask(frame: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(frame.astype(np.float32) - rgb, axis=-1) < threshold
+
+    ref = mask(reference)
+    if not ref.any():
+        return np.full(len(frames), np.nan)
+    ry, rx = (float(c.mean()) for c in np.nonzero(ref))
+    out = np.zeros(len(frames))
+    for t, frame in enumerate(frames):
+        m = mask(frame)
+        if not m.any():
+            continue
+        ys, xs = np.nonzero(m)
+        dy, dx = int(round(ry - ys.mean())), int(round(rx - xs.mean()))
+        moved = np.zeros_like(m)
+        ys, xs = ys + dy, xs + dx
+        keep = (ys >= 0) & (ys < m.shape[0]) & (xs >= 0) & (xs < m.shape[1])
+        moved[ys[keep], xs[keep]] = True
+        out[t] = (moved & ref).sum() / (moved | ref).sum()
+    return out
