@@ -55,34 +55,39 @@ def probe_logger(folder: Path, given_first: bool, progress=print):
     return log
 
 
-def stage_autoencoder(work: Path, minutes: float, threads: int) -> Path:
+def stage_autoencoder(work: Path, minutes: float | None, threads: int, **overrides) -> Path:
+    """``overrides``: AutoencoderTrainConfig fields (tests: max_steps, widths, held_out, checkpoint_every)."""
     from pusa.mini.autoencoder import AutoencoderTrainConfig, train_autoencoder
 
-    return train_autoencoder(AutoencoderTrainConfig(out=str(work / "ae"), minutes=minutes, threads=threads),
-                             progress=lambda m: print(m, flush=True))
+    cfg = AutoencoderTrainConfig(out=str(work / "ae"), minutes=minutes, threads=threads, **overrides)
+    return train_autoencoder(cfg, progress=lambda m: print(m, flush=True))
 
 
-def stage_base(work: Path, minutes: float, threads: int, batch: int) -> Path:
+def stage_base(work: Path, minutes: float | None, threads: int, batch: int, **overrides) -> Path:
+    """``overrides``: PretrainConfig fields (tests: max_steps, checkpoint_every)."""
     from pusa.mini.pretrain import PretrainConfig, pretrain
 
-    cfg = PretrainConfig(out=str(work / "base"), minutes=minutes, batch_size=batch, lr=5e-4, warmup_steps=100,
-                         ema_decay=0.998, shift=3.0, mixture=(("easy", 0.8), ("medium", 0.2)), seed=BASE_SEED,
-                         workers=0, checkpoint_every=100, model=asdict(MINI2), device="cpu",
-                         autoencoder=str(work / "ae" / "autoencoder"), threads=threads)
+    cfg = PretrainConfig(**{**dict(out=str(work / "base"), minutes=minutes, batch_size=batch, lr=5e-4,
+                                   warmup_steps=100, ema_decay=0.998, shift=3.0, mixture=(("easy", 0.8), ("medium", 0.2)),
+                                   seed=BASE_SEED, workers=0, checkpoint_every=100, model=asdict(MINI2), device="cpu",
+                                   autoencoder=str(work / "ae" / "autoencoder"), threads=threads), **overrides})
     if (work / "base" / "pretrain_result.json").exists() and _finished(work / "base"):
         return work / "base" / "transformer"
     return pretrain(cfg, progress=lambda m: print(m, flush=True),
                     on_checkpoint=probe_logger(work / "base", given_first=False))
 
 
-def stage_vta(work: Path, minutes: float, threads: int, batch: int, p_cond: float, rank: int, lr: float) -> Path:
+def stage_vta(work: Path, minutes: float | None, threads: int, batch: int, p_cond: float, rank: int, lr: float,
+              **overrides) -> Path:
+    """``overrides``: PretrainConfig fields (tests: max_steps, checkpoint_every)."""
     from pusa.mini.pretrain import PretrainConfig, pretrain
 
-    cfg = PretrainConfig(out=str(work / "vta"), minutes=minutes, batch_size=batch, lr=lr, warmup_steps=50,
-                         ema_decay=0.998, shift=3.0, mixture=(("easy", 0.8), ("medium", 0.2)), seed=VTA_SEED,
-                         workers=0, checkpoint_every=100, model=asdict(MINI2), device="cpu",
-                         autoencoder=str(work / "ae" / "autoencoder"), init=str(work / "base" / "transformer"),
-                         adapter="lora", lora_rank=rank, p_async=1.0, p_cond=p_cond, threads=threads)
+    cfg = PretrainConfig(**{**dict(out=str(work / "vta"), minutes=minutes, batch_size=batch, lr=lr, warmup_steps=50,
+                                   ema_decay=0.998, shift=3.0, mixture=(("easy", 0.8), ("medium", 0.2)), seed=VTA_SEED,
+                                   workers=0, checkpoint_every=100, model=asdict(MINI2), device="cpu",
+                                   autoencoder=str(work / "ae" / "autoencoder"),
+                                   init=str(work / "base" / "transformer"), adapter="lora", lora_rank=rank,
+                                   p_async=1.0, p_cond=p_cond, threads=threads), **overrides})
     if _finished(work / "vta"):
         return work / "vta" / "final"
     return pretrain(cfg, progress=lambda m: print(m, flush=True),
