@@ -199,8 +199,11 @@ def preflight(spec: ModelSpec, request: Request) -> dict | None:
     found = spec_geometry(spec)
     if found is None:
         return None
+    from pusa.frames import check_frame_count
+
     geometry, (frames, height, width) = found
     frames = request.num_frames or frames or 81
+    check_frame_count(frames, geometry.temporal_factor)  # names the nearest valid counts
     height, width = request.height or height or 480, request.width or width or 832
     return check_request_fits(geometry, frames, height, width, spec.device,
                               weight_bytes=2 if spec.dtype == "bfloat16" else 4, offload=spec.offload)
