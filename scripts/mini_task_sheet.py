@@ -2,10 +2,11 @@
 
 For each task, two rows of every other frame (0, 2, …, 16) from a held-out clip: the clip itself and the
 model's video from that task's conditions (given frames framed in yellow, as `pusa generate` does), made as
-`pusa generate` makes it: text-to-video on the base weights, every conditioned task with the VTA LoRA and
-the mini's warm start (``--warm-start 1`` shows the plain sampler instead).
+`pusa generate` makes it: through ``pusa.request`` with the model's run rules (the embedded model's own;
+``--model``/``--lora`` with ``--warm-start``/``--t2v-strength`` for a candidate folder).
 
-    python scripts/mini_task_sheet.py [--clip 3] [--warm-start 0.9] [--out docs/mini_tasks.png]
+    python scripts/mini_task_sheet.py [--clip 3] [--out docs/mini_tasks.png]
+    python scripts/mini_task_sheet.py --model WORK/pipeline --lora WORK/pipeline/pusa_mini_lora.safetensors
 """
 
 import argparse
@@ -15,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from pusa.io import atomic_path, contact_sheet_array
-from pusa.mini.evaluate import generate, heldout_clip, partner_clip, task_conditions
+from pusa.mini.evaluate import heldout_clip, partner_clip, task_conditions, task_prompt
 
 TASKS = ("t2v", "i2v", "start_end", "keyframe@8", "extend", "complete", "transition")
 
@@ -27,23 +28,27 @@ def conditioned_frames(conds) -> set[int]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--clip", type=int, default=3)
-    p.add_argument("--warm-start", type=float, default=None, help="σ the generated frames start from (default: the mini's)")
+    p.add_argument("--model", type=Path, help="a candidate PusaPipeline folder (default: the embedded model)")
+    p.add_argument("--lora", type=Path, help="the candidate's VTA LoRA")
+    p.add_argument("--warm-start", type=float, default=1.0, help="candidate rule: warm start σ (1 = off)")
+    p.add_argument("--t2v-strength", type=float, default=1.0, help="candidate rule: VTA LoRA strength for T2V")
     p.add_argument("--out", type=Path, default=Path("docs/mini_tasks.png"))
     a = p.parse_args()
-    from pusa.mini import default_pipeline
-    from pusa.mini.shipped import WARM_START
+    from pusa.request import ModelRules, Models, ModelSpec, Request, generate
 
-    pipe = default_pipeline()
-    base = default_pipeline(lora_strength=0.0, text=(pipe.tokenizer, pipe.text_encoder))
-    warm = WARM_START if a.warm_start is None else a.warm_start
-    options = {} if warm == 1.0 else {"warm_start": warm}
+    if a.model is None:
+        models = Models(ModelSpec())
+    else:
+        spec = ModelSpec(model=a.model, loras=((a.lora, 1.0),) if a.lora else ())
+        models = Models(spec, rules=ModelRules(a.t2v_strength if a.lora else None,
+                                               None if a.warm_start == 1.0 else a.warm_start))
     clip = heldout_clip(a.clip)
     keep = list(range(0, len(clip.frames), 2))
     label_w, blocks = 110, []
     for task in TASKS:
         conds = task_conditions(task, clip)
-        video = generate(base, task, clip, seed=a.clip) if task == "t2v" else \
-            generate(pipe, task, clip, seed=a.clip, **options)
+        frames = generate(Request(prompt=task_prompt(task, clip), conditions=tuple(conds), seed=a.clip), models).frames
+        video = (np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8)
         truth = clip.frames.copy()
         if task == "transition":  # what the model was given: A's end, then B's start
             b = partner_clip(clip).frames
@@ -62,7 +67,7 @@ def main() -> None:
     sheet = sheet.resize((sheet.width * 2, sheet.height * 2), Image.NEAREST)
     with atomic_path(a.out, overwrite=True) as tmp:
         sheet.save(tmp, format="PNG")
-    print(f"{a.out}  (clip {a.clip}: {clip.caption}; warm start {warm:g})")
+    print(f"{a.out}  (clip {a.clip}: {clip.caption}; rules {models.rules})")
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ def stage_assemble(work: Path) -> Path:
     pipe = build_pipeline(transformer, config=MINI2, vae=load_autoencoder(work / "ae" / "autoencoder"))
     folder = work / "pipeline"
     pipe.save_pretrained(folder)
-    shutil.copy(work / "vta" / "final" / "pusa_lora_diffsynth.safetensors", folder / "pusa_mini_lora.safetensors")
+    shutil.copy(work / "vta" / "final" / "diffusers" / "pytorch_lora_weights.safetensors", folder / "pusa_mini_lora.safetensors")
     return folder
 
 
