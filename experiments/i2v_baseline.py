@@ -11,20 +11,19 @@ model), and every weight trains.
     python experiments/i2v_baseline.py train WORK/i2v-baseline --steps 150 --batch 8     # resumable
     python experiments/i2v_baseline.py train WORK/i2v-baseline --minutes 9 --batch 128   # a GPU
 
-The run streams fresh world clips (seed 30,000, the easy preset the VTA LoRA's cache uses), checkpoints
-to OUT/checkpoints, resumes from the newest one, and exports OUT/transformer and OUT/baseline.json
-(steps, batch, clips seen, seconds). ``BaselinePipeline`` samples it with the product's settings
-(Euler, shift 5, classifier-free guidance on the text only, as Wan-I2V does); experiments/claim1.py
-scores it next to the VTA LoRA.
+Training is Pusa-mini's streaming trainer (``pusa.mini.pretrain``) with the widened model and the extra
+channels as its hooks: it streams fresh world clips (seed 30,000, the easy preset the VTA LoRA's cache
+uses), draws one σ per clip with pusa.flow (shift ``--shift``), checkpoints to OUT/checkpoints, resumes
+from the newest one, and exports OUT/transformer and OUT/baseline.json (steps, batch, clips seen,
+seconds). ``BaselinePipeline`` samples it with the product's settings (Euler, shift 5, classifier-free
+guidance on the text only, as Wan-I2V does); experiments/claim1.py scores it next to the VTA LoRA.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,77 +139,36 @@ def load_baseline(folder: str | Path):
 # --- training -----------------------------------------------------------------------------------
 
 
+def condition_channels(frames: torch.Tensor, vae, device: torch.device) -> torch.Tensor:
+    """Training's extra input channels [mask, condition] from uint8 clips [B, T, H, W, 3] (their frame 0)."""
+    mask, cond = encode_condition(vae, frames[:, 0].to(device).float() / 127.5 - 1, frames.shape[1])
+    return torch.cat([mask, cond], dim=1)
+
+
 def train(out: Path, steps: int, batch: int, lr: float, warmup: int, minutes: float | None = None,
           base: str | None = None, seed: int = BASELINE_SEED, workers: int = 2, checkpoint_every: int = 50,
-          caption_dropout: float = 0.1, train_shift: float = 3.0, progress=print) -> Path:
-    """Fully fine-tune the widened base on I2V flow matching; resumable. Returns OUT/transformer."""
-    from pusa.flow import fafm_loss, interpolate, shift_sigma
-    from pusa.mini import MINI, new_vae
-    from pusa.mini.pretrain import TextEncoder, WorldStream, pack
-    from pusa.mini.shipped import TRANSFORMER
-    from pusa.models import PusaTransformer3DModel
-    from pusa.training.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+          caption_dropout: float = 0.1, train_shift: float = 3.0, progress=print, mini=None) -> Path:
+    """Fully fine-tune the widened base on I2V flow matching with :func:`pusa.mini.pretrain.pretrain` (one σ per
+    clip from pusa.flow, no EMA, cosine to 0); resumable. ``mini``: the geometry (default Pusa-mini's).
+    Returns OUT/transformer."""
+    from dataclasses import asdict
 
-    out.mkdir(parents=True, exist_ok=True)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    torch.manual_seed(seed)
-    vae = new_vae(MINI).to(device)
-    model = widen(PusaTransformer3DModel.from_pretrained(str(base or TRANSFORMER), torch_dtype=torch.float32),
-                  vae.config.temporal_factor).to(device).train()
-    text = TextEncoder(device, MINI.max_sequence_length)
-    empty = text([""])[0]
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.99), weight_decay=0.01)
-    names = [n for n, _ in model.named_parameters()]
-    step, total, seconds = 0, steps, 0.0
-    ckpts = list_checkpoints(out / "checkpoints")
-    if ckpts:
-        ck = load_checkpoint(ckpts[-1])
-        model.load_state_dict(ck.trainable)
-        opt.load_state_dict(ck.optimizer)
-        step, total, seconds = ck.step, int(ck.state["total_steps"]), float(ck.state["seconds"])
-        progress(f"resumed from {ckpts[-1]} (step {step}/{total})")
-    stream = WorldStream(seed, batch, (("easy", 1.0),), MINI.num_frames, MINI.height, MINI.width, start_batch=step)
-    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers,
-                                         persistent_workers=workers > 0)
-    gen = torch.Generator().manual_seed(seed * 7 + step)
-    t0, timed = time.time() - seconds, None
-    for frames, captions in loader:
-        if step >= total:
-            break
-        x0 = pack(frames, vae, device)
-        mask, cond = encode_condition(vae, frames[:, 0].to(device).float() / 127.5 - 1, frames.shape[1])
-        c = text(list(captions))
-        drop = torch.rand(len(captions), generator=gen) < caption_dropout
-        c = torch.where(drop[:, None, None].to(device), empty[None], c)
-        sigma = shift_sigma(torch.rand(len(captions), generator=gen, dtype=torch.float64), train_shift).float()
-        x1 = torch.randn(x0.shape, generator=gen).to(device)
-        x_sigma = interpolate(x0, x1, sigma[:, None].expand(-1, x0.shape[2]).to(device))
-        for g in opt.param_groups:
-            g["lr"] = lr * min(1.0, (step + 1) / max(1, warmup)) * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total)))
-        with torch.autocast(device.type, dtype=torch.bfloat16):
-            v = model(torch.cat([x_sigma, mask, cond], dim=1), 1000.0 * sigma.to(device), c, return_dict=False)[0]
-        loss = fafm_loss(v.float(), x0, x1)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
-        if minutes is not None and not ckpts and step == 10:
-            timed = time.time()
-        if timed is not None and step == 20:  # fix the step count (and schedule) to the time budget
-            total = max(step + 1, int((minutes * 60 - (time.time() - t0)) / ((time.time() - timed) / 10)) + step)
-            progress(f"{(time.time() - timed) / 10:.2f} s/step → {total} steps in {minutes} min")
-        if step % 10 == 0 or step == total:
-            progress(f"baseline step {step}/{total} loss {loss.item():.4f} {time.time() - t0:.0f}s")
-        if step % checkpoint_every == 0 or step == total:
-            save_checkpoint(out / "checkpoints", step, {n: p.detach() for n, p in zip(names, model.parameters())},
-                            opt.state_dict(), {}, {"total_steps": total, "seconds": time.time() - t0}, keep=1)
-    folder = out / "transformer"
-    model.to("cpu").eval().save_pretrained(folder, max_shard_size="15MB")
-    (out / "baseline.json").write_text(json.dumps({
-        "steps": step, "batch": batch, "clips_seen": step * batch, "distinct_clips": step * batch,
-        "world_seed": seed, "lr": lr, "warmup": warmup, "train_shift": train_shift,
-        "seconds": round(time.time() - t0, 1), "device": device.type}, indent=1) + "\n")
+    from pusa.mini import MINI
+    from pusa.mini.pretrain import PretrainConfig, pretrain
+    from pusa.mini.shipped import TRANSFORMER
+
+    cfg = PretrainConfig(out=str(out), minutes=minutes, max_steps=steps, batch_size=batch, lr=lr, min_lr_ratio=0.0,
+                         warmup_steps=warmup, ema_decay=0.0, caption_dropout=caption_dropout, shift=train_shift,
+                         mixture=(("easy", 1.0),), seed=seed, workers=workers, checkpoint_every=checkpoint_every,
+                         log_every=10, model=asdict(mini or MINI), init=str(base or TRANSFORMER))
+    folder = pretrain(cfg, progress, build_model=lambda model, vae: widen(model, vae.config.temporal_factor),
+                      extra_channels=condition_channels)
+    done = json.loads((Path(out) / "pretrain_result.json").read_text())
+    (Path(out) / "baseline.json").write_text(json.dumps({
+        "steps": done["steps"], "batch": batch, "clips_seen": done["steps"] * batch,
+        "distinct_clips": done["steps"] * batch, "world_seed": seed, "lr": lr, "warmup": warmup,
+        "train_shift": train_shift, "seconds": done["seconds"], "cpu_seconds": done["cpu_seconds"],
+        "device": "cuda" if torch.cuda.is_available() else "cpu"}, indent=1) + "\n")
     return folder
 
 
@@ -220,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     t = sub.add_parser("train", help="train (or resume) the baseline into OUT")
     t.add_argument("out", type=Path)
     t.add_argument("--steps", type=int, default=150)
-    t.add_argument("--minutes", type=float, help="time budget; fixes the step count after 20 steps")
+    t.add_argument("--minutes", type=float, help="time budget; fixes the step count after 60 steps")
     t.add_argument("--batch", type=int, default=8)
     t.add_argument("--lr", type=float, default=2e-4)
     t.add_argument("--warmup", type=int, default=20)

@@ -68,15 +68,27 @@ def test_baseline_pipeline_samples_i2v_and_refuses_other_tasks(base_dir):
         baseline("x", conditions=C.i2v(image), image_encoding="hold")
 
 
-def test_training_checkpoints_and_resumes(base_dir, tmp_path, monkeypatch):
-    monkeypatch.setattr("pusa.mini.MINI", TINY)  # the training stream renders the tiny geometry
+def test_training_runs_through_the_streaming_trainer_and_resumes(base_dir, tmp_path):
+    from pusa.models import PusaTransformer3DModel
+
     out = tmp_path / "run"
-    B.train(out, steps=2, batch=2, lr=1e-3, warmup=1, base=str(base_dir), workers=0, checkpoint_every=1,
-            progress=lambda m: None)
+    kw = {"steps": 2, "batch": 2, "lr": 1e-3, "warmup": 1, "base": str(base_dir), "workers": 0,
+          "checkpoint_every": 1, "progress": lambda m: None, "mini": TINY}
+    folder = B.train(out, **kw)
     first = json.loads((out / "baseline.json").read_text())
-    assert first["steps"] == 2 and first["clips_seen"] == 4
-    B.train(out, steps=2, batch=2, lr=1e-3, warmup=1, base=str(base_dir), workers=0, checkpoint_every=1,
-            progress=lambda m: None)  # resumes at step 2 of 2: nothing more to do
+    assert first["steps"] == 2 and first["clips_seen"] == 4 and first["seconds"] > 0
+    assert [line.split(",")[0] for line in (out / "loss.csv").read_text().splitlines()] == ["step", "2"]
+    assert json.loads((out / "pretrain_config.json").read_text())["ema_decay"] == 0  # exports the trained weights
+    model = PusaTransformer3DModel.from_pretrained(str(folder))
+    base = PusaTransformer3DModel.from_pretrained(str(base_dir))
+    c = base.config.in_channels
+    assert folder == out / "transformer"
+    assert model.config.in_channels == 2 * c + 4 and model.config.out_channels == c  # [x_σ, mask, condition]
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    # every weight trained, the new input channels included (they started at zero)
+    assert not torch.equal(model.patch_embedding.weight[:, :c], base.patch_embedding.weight)
+    assert model.patch_embedding.weight[:, c:].abs().sum() > 0
+    B.train(out, **kw)  # resumes at step 2 of 2: nothing more to do
     assert json.loads((out / "baseline.json").read_text())["steps"] == 2
     assert (out / "transformer" / "config.json").is_file()
     assert MINI.num_frames == 17  # the real config is untouched

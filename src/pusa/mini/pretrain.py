@@ -6,7 +6,13 @@ the σ draw is pusa.flow's ``task_sigmas`` (per-frame σ, FAFM; frames at σ = 0
 ``adapter="lora"`` only a LoRA on ``init``'s weights is trained: that is the Pusa step, on the same stream.
 Clips are rendered on the fly by ``pusa.world`` (about 2 ms each), so no clip is ever seen twice and
 nothing is cached on disk. ``autoencoder`` names a learned causal autoencoder folder (frozen); without
-it the packing autoencoder of ``model`` is used.
+it the packing autoencoder of ``model`` is used. ``ema_decay = 0`` trains without an EMA (the trained
+weights are exported).
+
+Two hooks of :func:`pretrain` train models whose input is more than x_σ, as Wan-I2V's is (see
+experiments/i2v_baseline.py): ``extra_channels(frames, vae, device)`` computes channels from the clean clip
+that are concatenated to x_σ, and ``build_model(model, vae)`` turns the starting transformer (fresh, or
+``init``'s) into one that reads them.
 
     python -m pusa.mini.pretrain OUT --minutes 8 --batch 256 --workers 14     # on a GPU
     python -m pusa.mini.pretrain OUT --max-steps 200 --batch 8                  # CPU smoke
@@ -45,7 +51,7 @@ class PretrainConfig:
     warmup_steps: int = 300
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
-    ema_decay: float = 0.9995
+    ema_decay: float = 0.9995  # 0: no EMA, export the trained weights
     caption_dropout: float = 0.1
     shift: float = 3.0  # training σ = shift(u), u ~ U(0, 1)
     mixture: tuple = MIXTURE
@@ -139,8 +145,9 @@ def pack(frames: torch.Tensor, vae, device: torch.device) -> torch.Tensor:
     return (raw - mean) / std
 
 
-def build(cfg: PretrainConfig, device: torch.device):
-    """(MiniConfig, transformer to train, frozen autoencoder)."""
+def build(cfg: PretrainConfig, device: torch.device, build_model=None):
+    """(MiniConfig, transformer to train, frozen autoencoder); ``build_model(model, vae)`` replaces the starting
+    transformer (fresh, or ``cfg.init``'s) before any adapter is added."""
     from pusa.mini import load_autoencoder, new_transformer, new_vae
 
     mini = MiniConfig(**cfg.model)
@@ -150,6 +157,8 @@ def build(cfg: PretrainConfig, device: torch.device):
         from pusa.models import PusaTransformer3DModel
 
         model = PusaTransformer3DModel.from_pretrained(cfg.init, torch_dtype=torch.float32)
+    if build_model is not None:
+        model = build_model(model, vae)
     if cfg.adapter == "lora":
         from peft import LoraConfig
 
@@ -163,9 +172,14 @@ def build(cfg: PretrainConfig, device: torch.device):
     return mini, model.to(device), vae.to(device).eval().requires_grad_(False)
 
 
-def pretrain(cfg: PretrainConfig, progress=print, on_checkpoint=None) -> Path:
+def pretrain(cfg: PretrainConfig, progress=print, on_checkpoint=None, build_model=None, extra_channels=None) -> Path:
     """Run (or resume) the training described by ``cfg``; returns the exported transformer (or LoRA) folder.
-    ``on_checkpoint(model, step, vae, text)`` runs after each checkpoint (e.g. :mod:`pusa.mini.probe`)."""
+    ``on_checkpoint(model, step, vae, text)`` runs after each checkpoint (e.g. :mod:`pusa.mini.probe`).
+
+    ``extra_channels(frames, vae, device)``, called like :func:`pack` on the stream's uint8 clips, gives channels
+    [B, E, F, h, w] that the model reads after x_σ (its input is ``cat([x_σ, extra], 1)``); ``build_model(model,
+    vae)`` makes the starting transformer one that reads C + E channels. Neither is recorded in the run's
+    config, so a resumed run must pass the same ones."""
     from pusa.flow import fafm_loss, interpolate, loss_frame_weights, task_sigmas
     from pusa.training.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 
@@ -178,7 +192,7 @@ def pretrain(cfg: PretrainConfig, progress=print, on_checkpoint=None) -> Path:
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    mini, model, vae = build(cfg, device)
+    mini, model, vae = build(cfg, device, build_model)
     if cfg.init and not list_checkpoints(out / "checkpoints"):
         progress(f"warm start from {cfg.init}")
     text = TextEncoder(device, mini.max_sequence_length)
@@ -189,7 +203,7 @@ def pretrain(cfg: PretrainConfig, progress=print, on_checkpoint=None) -> Path:
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.99))
     names = [n for n, p in model.named_parameters() if p.requires_grad]
-    ema = [p.detach().float().clone() for p in params]
+    ema = [p.detach().float().clone() if cfg.ema_decay > 0 else p.detach() for p in params]  # 0: the weights
     step, total, seen, cpu_seen = 0, cfg.max_steps, 0.0, 0.0
     ckpts = list_checkpoints(out / "checkpoints")
     if ckpts:
@@ -211,11 +225,15 @@ def pretrain(cfg: PretrainConfig, progress=print, on_checkpoint=None) -> Path:
     gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 1_000_003 + step)
     noise_gen = torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + step)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16)
-    log = open(out / "loss.csv", "a", newline="")
+    log = open(out / "loss.csv", "a", newline="")  # noqa: SIM115 (closed after the loop)
     writer = csv.writer(log)
     if log.tell() == 0:
         writer.writerow(("step", "loss", "lr", "grad_norm", "seconds", "cpu_seconds"))
     t_start, cpu_start, timed_from = time.time() - seen, time.process_time() - cpu_seen, None
+
+    def times() -> dict[str, float]:  # the run's seconds so far, resumed parts included
+        return {"seconds": round(time.time() - t_start, 1), "cpu_seconds": round(time.process_time() - cpu_start, 1)}
+
     scalar = cfg.p_async == 0 and cfg.p_cond == 0  # the base's setting: one timestep per clip
     model.train()
     for frames, captions in loader:
@@ -223,6 +241,7 @@ def pretrain(cfg: PretrainConfig, progress=print, on_checkpoint=None) -> Path:
             break
         with torch.no_grad():
             x0 = pack(frames, vae, device)
+            extra = None if extra_channels is None else extra_channels(frames, vae, device)
         c = text(list(captions))
         drop = torch.rand(len(captions), generator=gen) < cfg.caption_dropout
         c = torch.where(drop[:, None, None].to(device), empty[None], c)
@@ -233,7 +252,9 @@ def pretrain(cfg: PretrainConfig, progress=print, on_checkpoint=None) -> Path:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg, total)
         with autocast:
-            v = model(interpolate(x0, x1, tau), timestep, c, return_dict=False)[0]
+            x_tau = interpolate(x0, x1, tau)
+            v = model(x_tau if extra is None else torch.cat([x_tau, extra.to(x_tau.dtype)], dim=1), timestep, c,
+                      return_dict=False)[0]
         loss = fafm_loss(v.float(), x0, x1, frame_weights=None if scalar else loss_frame_weights(tau))
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite loss at step {step}; last checkpoint: {list_checkpoints(out / 'checkpoints')[-1:]}")
@@ -241,9 +262,10 @@ def pretrain(cfg: PretrainConfig, progress=print, on_checkpoint=None) -> Path:
         loss.backward()
         grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm))
         opt.step()
-        decay_now = min(cfg.ema_decay, (1 + step) / (10 + step))
-        with torch.no_grad():
-            torch._foreach_lerp_(ema, [p.detach().float() for p in params], 1 - decay_now)
+        if cfg.ema_decay > 0:
+            decay_now = min(cfg.ema_decay, (1 + step) / (10 + step))
+            with torch.no_grad():
+                torch._foreach_lerp_(ema, [p.detach().float() for p in params], 1 - decay_now)
         step += 1
         if cfg.minutes is not None and step == 30 and not ckpts:
             timed_from = (time.time(), step)
@@ -263,16 +285,18 @@ def pretrain(cfg: PretrainConfig, progress=print, on_checkpoint=None) -> Path:
                                                    "cpu_seconds": time.process_time() - cpu_start},
                             ema={n: e for n, e in zip(names, ema)}, keep=2)
             if step < total:  # a usable model at every checkpoint
-                export(out, model, names, ema, cfg, step)
+                export(out, model, names, ema, cfg, step, **times())
             if on_checkpoint is not None:
                 on_checkpoint(model, step, vae, text)
     log.close()
-    return export(out, model, names, ema, cfg, step)
+    return export(out, model, names, ema, cfg, step, **times())
 
 
-def export(out: Path, model, names: list[str], ema: list[torch.Tensor], cfg: PretrainConfig, step: int) -> Path:
+def export(out: Path, model, names: list[str], ema: list[torch.Tensor], cfg: PretrainConfig, step: int,
+           **record) -> Path:
     """EMA weights into ``out/transformer`` (diffusers layout, shards ≤ 15 MB, in ``cfg.export_dtype``), or
-    for a LoRA run into ``out/final`` (pusa's LoRA layouts). The training weights are left as they were."""
+    for a LoRA run into ``out/final`` (pusa's LoRA layouts). The training weights are left as they were.
+    ``out/pretrain_result.json`` records the steps, the EMA decay and ``record`` (the run's seconds)."""
     import copy
 
     target = copy.deepcopy(model).to("cpu")
@@ -289,7 +313,7 @@ def export(out: Path, model, names: list[str], ema: list[torch.Tensor], cfg: Pre
         if cfg.export_dtype != "float32":
             target = target.to(dtype=getattr(torch, cfg.export_dtype))
         target.save_pretrained(folder, max_shard_size="15MB")
-    (out / "pretrain_result.json").write_text(json.dumps({"steps": step, "ema_decay": cfg.ema_decay}) + "\n")
+    (out / "pretrain_result.json").write_text(json.dumps({"steps": step, "ema_decay": cfg.ema_decay, **record}) + "\n")
     return folder
 
 
