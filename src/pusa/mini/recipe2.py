@@ -11,7 +11,9 @@ Stages, each skipped when done and resumed from its newest checkpoint when stopp
 3. vta: the Pusa step, a VTA LoRA on the base trained with FAFM (per-frame σ, p_async = 1) where a
    share p_cond of samples are conditioning tasks (given frames at σ = 0) → WORK/vta/final;
 4. assemble: WORK/pipeline, a PusaPipeline folder with the three, and WORK/recipe.json with each stage's
-   wall and CPU seconds.
+   wall and CPU seconds;
+5. ship (only when asked, ``--stage ship``): WORK's weights into the package, once
+   ``experiments/release.py`` says the candidate beats the shipped model.
 
 Each checkpoint leaves a usable model (the stage's export is rewritten) and logs the direction probe
 (:mod:`pusa.mini.probe`: the loss gap between reversed and true captions) to WORK/STAGE/probe.csv,
@@ -122,6 +124,27 @@ def stage_assemble(work: Path) -> Path:
     return folder
 
 
+def stage_ship(work: Path, weights: Path | None = None) -> Path:
+    """Replace the package's shipped weights with WORK's: the base transformer (one safetensors file), the
+    autoencoder and the VTA LoRA. Only after the release check says the candidate is better."""
+    import shutil
+
+    import torch
+
+    from pusa.mini import load_autoencoder
+    from pusa.mini.shipped import AUTOENCODER, LORA, TRANSFORMER, WEIGHTS
+    from pusa.models import PusaTransformer3DModel
+
+    weights = weights or WEIGHTS
+    transformer = PusaTransformer3DModel.from_pretrained(str(work / "base" / "transformer"), torch_dtype=torch.float32)
+    for folder in (weights / TRANSFORMER.name, weights / AUTOENCODER.name):
+        shutil.rmtree(folder, ignore_errors=True)
+    transformer.save_pretrained(weights / TRANSFORMER.name, max_shard_size="100MB")
+    load_autoencoder(work / "ae" / "autoencoder").save_pretrained(weights / AUTOENCODER.name)
+    shutil.copy(work / "vta" / "final" / "diffusers" / "pytorch_lora_weights.safetensors", weights / LORA.name)
+    return weights
+
+
 def cost(work: Path) -> dict:
     """Each stage's wall and CPU seconds, read from its logs."""
     out = {}
@@ -147,7 +170,8 @@ def main() -> None:
     p.add_argument("--p-cond", type=float, default=0.8)
     p.add_argument("--rank", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3, help="VTA LoRA learning rate")
-    p.add_argument("--stage", default="all", choices=["autoencoder", "base", "vta", "assemble", "all"])
+    p.add_argument("--stage", default="all", choices=["autoencoder", "base", "vta", "assemble", "ship", "all"],
+                   help="ship: copy WORK's weights into the package (after experiments/release.py says so)")
     a = p.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
     stages = ["autoencoder", "base", "vta", "assemble"] if a.stage == "all" else [a.stage]
@@ -158,6 +182,8 @@ def main() -> None:
         stage_base(a.work, a.base_minutes, a.threads, a.batch)
     if "vta" in stages:
         stage_vta(a.work, a.vta_minutes, a.threads, a.batch, a.p_cond, a.rank, a.lr)
+    if a.stage == "ship":
+        print(f"shipped into {stage_ship(a.work)}")
     if "assemble" in stages:
         folder = stage_assemble(a.work)
         record = {"stages": cost(a.work), "this_call_wall_s": time.time() - t0, "args": {
