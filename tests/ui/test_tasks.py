@@ -140,11 +140,16 @@ def test_embedded_studio_runs_text_to_video_on_the_base_weights_like_the_cli(tmp
 
     from pusa.ui.app import load_studio
 
+    from pusa.mini.shipped import T2V_VTA_STRENGTH
+
+    if T2V_VTA_STRENGTH is None:
+        pytest.skip("the shipped Pusa-mini runs text-to-video with its VTA LoRA on, like every other task")
     studio = load_studio(None, None, tmp_path)
-    t2v_pipe = studio.models.get(0.0)
+    t2v_pipe = studio.models.get(T2V_VTA_STRENGTH)
     assert t2v_pipe is not studio.pipe
     assert t2v_pipe.text_encoder is studio.pipe.text_encoder  # one MiniLM in memory, not two
-    x = torch.randn(1, 192, 5, 16, 16, generator=torch.Generator().manual_seed(0))
+    h = studio.pipe.config.default_height // studio.pipe.spatial_factor
+    x = torch.randn(1, studio.pipe.transformer.config.in_channels, 5, h, h, generator=torch.Generator().manual_seed(0))
     text = torch.zeros(1, studio.pipe.config.max_sequence_length, 384)
     t = torch.full((1,), 500.0)
     with torch.no_grad():
