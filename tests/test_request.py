@@ -123,3 +123,41 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_an_oversized_request_is_refused_in_under_a_second_with_the_estimate(tmp_path, monkeypatch):
+    import time
+
+    from typer.testing import CliRunner
+
+    from pusa.cli import app
+
+    import torch  # noqa: F401  (imports are the CLI's start-up, not the check)
+
+    import pusa.devices  # noqa: F401
+    import pusa.memory  # noqa: F401
+    import pusa.request  # noqa: F401
+
+    monkeypatch.setenv("PUSA_MEMORY_BUDGET_GB", "0.01")  # a device with 10 MiB
+    out = tmp_path / "big.mp4"
+    argv = ["generate", "-p", "x", "--frames", "65", "--height", "128", "--width", "128", "--device", "cpu",
+            "--out", str(out)]
+    CliRunner().invoke(app, argv)  # the first call pays the CLI's lazy imports
+    t0 = time.perf_counter()
+    result = CliRunner().invoke(app, argv)
+    seconds = time.perf_counter() - t0
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: this request needs about") and "MiB" in line and "PUSA_MEMORY_BUDGET_GB" in line
+    assert "--frames" in line and seconds < 1.0 and not any(tmp_path.iterdir())
+
+
+def test_geometry_past_the_models_position_tables_is_refused_before_loading(tmp_path):
+    from typer.testing import CliRunner
+
+    from pusa.cli import app
+    from pusa.mini.shipped import AUTOENCODER
+
+    side = 64 * (8 if AUTOENCODER.is_dir() else 4) + 64  # past the mini's 64 rotary positions per axis
+    result = CliRunner().invoke(app, ["generate", "-p", "x", "--height", str(side), "--out", str(tmp_path / "x.mp4")])
+    assert result.exit_code == 2 and "position tables end at" in result.stderr

@@ -143,8 +143,11 @@ def check_request_fits(g: ModelGeometry, frames: int, height: int, width: int, d
     need = sum(parts.values()) - (parts["weights"] if offload != "none" else 0)
     have, source = available_bytes(device)
     if need > have:
-        detail = ", ".join(f"{k} {v / 2**30:.1f}" for k, v in parts.items())
-        raise ValueError(f"this request needs about {need / 2**30:.1f} GiB ({detail}) but {source} is "
-                         f"{have / 2**30:.1f} GiB; use fewer --frames, a smaller --height/--width, --dtype bfloat16 "
-                         "or --offload group")
+        detail = ", ".join(f"{k} {_size(v)}" for k, v in parts.items())
+        raise ValueError(f"this request needs about {_size(need)} ({detail}) but {source} is {_size(have)}; use "
+                         "fewer --frames, a smaller --height/--width, --dtype bfloat16 or --offload group")
     return parts
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
