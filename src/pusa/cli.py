@@ -116,7 +116,14 @@ def generate(
     keep: Annotated[Optional[str], typer.Option(help="Pixel frames of --video to keep, e.g. 0-12,77-80 (default: all).")] = None,
     noise: Annotated[float, typer.Option(help="Noise multiplier m in [0, 1] for --video frames.")] = 0.0,
     warm_start: Annotated[Optional[float], typer.Option(help="Start generated frames from the nearest given frame noised to σ = M in (0, 1]; 1 = pure noise, the paper's sampler (default: the model's).")] = None,
-    frames: Annotated[Optional[int], typer.Option(help="Pixel frames, r·k+1 (model default if omitted).")] = None,
+    frames: Annotated[Optional[int], typer.Option(help="Pixel frames, r·k+1 (model default if omitted); more than the model's window runs window by window (--window).")] = None,
+    window: Annotated[Optional[int], typer.Option(help="Long video: pixel frames per window, r·k+1 (default: the model's frames).")] = None,
+    overlap: Annotated[Optional[int], typer.Option(help="Long video: pixel frames neighbouring windows share, a multiple of r (default: a quarter of the window).")] = None,
+    schedule: Annotated[Optional[str], typer.Option(help="Long video: chained (the overlap as conditioning latents) or staggered (diffusion forcing: each frame --lag steps behind the one before).")] = None,
+    overlap_noise: Annotated[Optional[float], typer.Option(help="Long video, chained: noise multiplier m of the overlap latents (default 0: kept exactly).")] = None,
+    lag: Annotated[Optional[int], typer.Option(help="Long video, staggered: steps between neighbouring frames (default: the smallest that lets the window slide).")] = None,
+    anti_drift: Annotated[Optional[float], typer.Option(help="Long video, chained: pull each window's latent mean/std to the first window's, strength in [0, 1] (default 0).")] = None,
+    prompts: Annotated[Optional[Path], typer.Option(help="Long video: a prompt per range of pixel frames, one 'START-END: text' line each (inclusive; '#' comments); --prompt covers the rest.")] = None,
     height: Annotated[Optional[int], typer.Option(help="Height in pixels (model default if omitted).")] = None,
     width: Annotated[Optional[int], typer.Option(help="Width in pixels (model default if omitted).")] = None,
     preset: Annotated[str, typer.Option(help="default (10 steps, CFG 3, shift 5) or fast (4 steps, CFG 1; for a distillation LoRA).")] = "default",
@@ -143,7 +150,8 @@ def generate(
         spec = model_spec(model, lora, lora_alpha, lora_2, lora_2_alpha, dtype, device, offload, vae_tiling, boundary)
         request = Request(prompt=prompt, negative_prompt=negative_prompt, num_frames=frames, height=height,
                           width=width, preset=preset, steps=steps, cfg=cfg, shift=shift, seed=seed,
-                          warm_start=warm_start, timestep_mode=timestep_mode)
+                          warm_start=warm_start, timestep_mode=timestep_mode,
+                          **long_flags(window, overlap, schedule, overlap_noise, lag, anti_drift, prompts))
         media = ConditionFlags(image or [], video, keep, noise)
         if batch is not None:
             if media.given or sequence_parallel or warm_start is not None:
@@ -154,7 +162,19 @@ def generate(
         _fail(_as_flag(str(err).splitlines()[0]) if str(err) else err.__class__.__name__)
 
 
-_REQUEST_FIELDS = ("steps", "cfg", "shift", "seed", "frames", "height", "width", "warm start", "preset", "timestep mode")
+_REQUEST_FIELDS = ("steps", "cfg", "shift", "seed", "frames", "height", "width", "warm start", "preset", "timestep mode",
+                   "window", "overlap noise", "overlap", "schedule", "lag", "anti drift")
+
+
+def long_flags(window, overlap, schedule, overlap_noise, lag, anti_drift, prompts: Optional[Path]) -> dict:
+    """The long-video Request fields of the flags; --prompts FILE read as (start, end, text) ranges."""
+    ranges = ()
+    if prompts is not None:
+        from pusa.long import read_prompts
+
+        ranges = read_prompts(prompts)
+    return {"window": window, "overlap": overlap, "schedule": schedule, "overlap_noise": overlap_noise, "lag": lag,
+            "anti_drift": anti_drift, "prompts": ranges}
 
 
 def _as_flag(message: str) -> str:
@@ -285,7 +305,7 @@ def _notes(pipe, request, rules, spec) -> None:
         if tokens > limit:
             typer.echo(f"note: the {what} is {tokens} tokens; the text encoder reads the first {limit}, "
                        "the rest is dropped", err=True)
-    if not request.conditions and rules.t2v_vta_strength == 0.0:
+    if not request.conditions and rules.t2v_vta_strength == 0.0 and request.vta_strength == 0.0:
         typer.echo("note: text-to-video on Pusa-mini runs its base weights (VTA LoRA off): they follow the "
                    "caption better (docs/results/non_destructive.md)", err=True)
     if request.conditions and rules.warm_start is not None and request.warm_start == rules.warm_start:
@@ -304,8 +324,9 @@ def _sample(pipe, request):
 
     with Progress(TextColumn("sampling"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), transient=True) as progress:
-        task = progress.add_task("sampling", total=request.steps)
-        return run(pipe, request, callback=lambda info: progress.update(task, completed=info["i"] + 1))
+        task = progress.add_task("sampling", total=request.steps)  # a long video: every window's steps
+        return run(pipe, request, callback=lambda info: progress.update(task, completed=info["i"] + 1,
+                                                                       total=info["num_steps"]))
 
 
 @app.command()

@@ -73,6 +73,21 @@ class Request:
     warm_start: float | None = None  # σ the generated frames start from; 1 = from pure noise
     timestep_mode: str = "float"
     vta_strength: float | None = None  # embedded Pusa-mini: set by resolve from its rules
+    # Long video (pusa.long): None = not given. A request with more frames than the model's window, or with any
+    # of these, runs window by window; resolve fills the rest for it and leaves them None otherwise.
+    window: int | None = None  # pixel frames per window, r·k+1 (default: the model's frames)
+    overlap: int | None = None  # pixel frames neighbouring windows share, a multiple of r
+    schedule: str | None = None  # "chained" (default) or "staggered"
+    overlap_noise: float | None = None  # chained: noise multiplier m of the overlap latents (0 = kept exactly)
+    lag: int | None = None  # staggered: steps between neighbouring frames (default: the smallest that slides)
+    anti_drift: float | None = None  # chained: AdaIN strength toward the first window's latent statistics
+    prompts: tuple = ()  # ((start, end, text), ...): a prompt per range of pixel frames, inclusive
+
+    @property
+    def long_options(self) -> dict[str, Any]:
+        return {"window": self.window, "overlap": self.overlap, "schedule": self.schedule,
+                "overlap_noise": self.overlap_noise, "lag": self.lag, "anti_drift": self.anti_drift,
+                "prompts": tuple(self.prompts) or None}
 
     def settings(self) -> dict[str, Any]:
         """The request as json-ready settings (conditions as their labels and positions)."""
@@ -132,6 +147,9 @@ def validate(request: Request) -> None:
                                         ("warm start", r.warm_start, 1.0, True)):
         if value is not None:
             _number(name, value, 0.0, high, low_open)
+    from pusa.long import validate_long
+
+    validate_long(r)
 
 
 def resolve(request: Request, pipe_config: Any, rules: ModelRules = ModelRules(), temporal_factor: int = 4) -> Request:
@@ -158,8 +176,13 @@ def resolve(request: Request, pipe_config: Any, rules: ModelRules = ModelRules()
     if strength is None and rules.t2v_vta_strength is not None:
         strength = rules.t2v_vta_strength if not request.conditions else 1.0
     num_latent_frames(_whole("frames", frames, 1, 100_000), temporal_factor)  # r·k+1, or the nearest valid counts
-    return replace(request, steps=steps, cfg=cfg, shift=shift, seed=seed, num_frames=frames, height=height,
-                   width=width, warm_start=warm, vta_strength=strength)
+    out = replace(request, steps=steps, cfg=cfg, shift=shift, seed=seed, num_frames=frames, height=height,
+                  width=width, warm_start=warm, vta_strength=strength)
+    from pusa.long import is_long, resolve_long
+
+    if is_long(frames, pipe_config.default_num_frames, **request.long_options):
+        out = resolve_long(out, request, pipe_config.default_num_frames, rules, temporal_factor)
+    return out
 
 
 def spec_geometry(spec: ModelSpec):
@@ -202,8 +225,17 @@ def preflight(spec: ModelSpec, request: Request) -> dict | None:
     from pusa.frames import check_frame_count
 
     geometry, (frames, height, width) = found
+    window = frames or 81
     frames = request.num_frames or frames or 81
     check_frame_count(frames, geometry.temporal_factor)  # names the nearest valid counts
+    from pusa.long import is_long
+
+    if is_long(frames, window, **request.long_options):  # a long video runs one window at a time
+        from pusa.long import default_overlap, window_latents
+
+        window, r = request.window or window, geometry.temporal_factor
+        window_latents(window, request.overlap if request.overlap is not None else default_overlap(window, r), r)
+        frames = min(frames, window)
     height, width = request.height or height or 480, request.width or width or 832
     return check_request_fits(geometry, frames, height, width, spec.device,
                               weight_bytes=2 if spec.dtype == "bfloat16" else 4, offload=spec.offload)
@@ -311,6 +343,10 @@ def run(pipe, request: Request, callback: Callable[[dict], None] | None = None) 
     r = request
     if r.steps is None or r.seed is None:
         raise ValueError("run() takes a resolved request: call resolve() first")
+    if r.window is not None:  # resolve set it: a long video, window by window (pusa.long)
+        from pusa.long import run_long
+
+        return run_long(pipe, r, callback)
     result = pipe(r.prompt, negative_prompt=r.negative_prompt, conditions=list(r.conditions), num_frames=r.num_frames,
                   height=r.height, width=r.width, num_inference_steps=r.steps, guidance_scale=r.cfg, shift=r.shift,
                   generator=torch.Generator().manual_seed(r.seed), timestep_mode=r.timestep_mode,
@@ -358,6 +394,10 @@ def generate(request: Request, models: Models, callback: Callable[[dict], None] 
 def plan_lines(pipe, request: Request) -> list[str]:
     """One line per condition, "condition 0: x.png @ pixel 0, m=0 -> latent 0", checked against the model."""
     r = request
+    if r.window is not None:
+        from pusa.long import plan_request
+
+        return plan_request(pipe, r).lines()
     plans = pipe.check_inputs(r.prompt, r.negative_prompt, list(r.conditions), r.num_frames, r.height, r.width,
                               r.steps, r.cfg, r.shift)
     return [plan.describe(pipe.temporal_factor) for plan in plans]

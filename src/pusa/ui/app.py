@@ -117,8 +117,9 @@ def _controls(studio: Studio, c: dict) -> None:
                                 label="warm start σ: generated frames start from the given ones (1 = off, pure noise)")
     c["lora_strength"] = gr.Slider(0, 2, value=1.0, step=0.05, interactive=studio.lora_name is not None,
                                    label=f"LoRA strength ({studio.lora.name if studio.lora else 'no --lora loaded'})")
-    c["frames"] = gr.Slider(1, r * 2 * ((cfg.default_num_frames - 1) // r or 4) + 1, value=cfg.default_num_frames,
-                            step=r, label=f"frames ({r}·k+1)")
+    c["frames"] = gr.Slider(1, r * 10 * ((cfg.default_num_frames - 1) // r or 4) + 1, value=cfg.default_num_frames,
+                            step=r, label=f"frames ({r}·k+1; over {cfg.default_num_frames}: a long video, made "
+                                          "window by window as `pusa generate --frames` does, docs/long_video.md)")
     with gr.Row():
         c["height"] = gr.Slider(mult, 2 * cfg.default_height, value=cfg.default_height, step=mult, label="height")
         c["width"] = gr.Slider(mult, 2 * cfg.default_width, value=cfg.default_width, step=mult, label="width")
