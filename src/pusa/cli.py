@@ -36,8 +36,8 @@ def parse_image_spec(spec: str) -> tuple[str, int, float]:
     m = _IMAGE_SPEC.match(spec)
     if not m or not m.group("path"):
         raise UserError(f"--image {spec!r}: expected PATH[@FRAME[:NOISE]], e.g. start.png@0:0.2")
-    if "@" in m.group("path") and not Path(m.group("path")).exists():
-        tail = m.group("path").rsplit("@", 1)[1]
+    tail = m.group("path").rsplit("@", 1)[-1]
+    if "@" in m.group("path") and "/" not in tail and "." not in tail and not Path(m.group("path")).exists():
         raise UserError(f"--image {spec!r}: frame {tail.split(':')[0]!r} is not a whole number; "
                         "expected PATH[@FRAME[:NOISE]], e.g. start.png@0:0.2")
     frame, noise = m.group("frame"), m.group("noise")
@@ -203,15 +203,15 @@ class ConditionFlags:
         for spec in self.images:
             path = Path(parse_image_spec(spec)[0])
             if path.is_dir() or not path.is_file():
-                raise UserError(f"--image {spec!r}: {path} {'is a directory, expected an image file' if path.is_dir() else 'not found'}")
+                raise UserError(f"--image {spec!r}: {'is a directory, expected an image file' if path.is_dir() else 'image not found'}: {path}")
         if self.video is not None and not self.video.is_file():
-            raise UserError(f"--video {self.video}: {'is a directory, expected a video file' if self.video.is_dir() else 'not found'}")
+            raise UserError(f"--video {self.video}: {'is a directory, expected a video file' if self.video.is_dir() else 'video not found'}")
         if self.keep is not None:
             if self.video is None:
                 raise UserError("--keep needs --video")
             parse_keep(self.keep)
         if not 0.0 <= self.noise <= 1.0:  # also refuses nan
-            raise UserError(f"--noise {self.noise}: must be in [0, 1]")
+            raise UserError(f"--noise {self.noise} must be in [0, 1]")
 
     def conditions(self, num_frames: int) -> tuple:
         return tuple(build_conditions(self.images, self.video, self.keep, self.noise, num_frames))
