@@ -26,7 +26,7 @@ def latent_index(pixel_frame: int, temporal_factor: int) -> int:
 def pixel_range(latent_frame: int, temporal_factor: int) -> range:
     """Pixel frames covered by latent j: [0] for j = 0, else r(j−1)+1 … r·j."""
     if latent_frame == 0:
-        return range(0, 1)
+        return range(1)
     return range(temporal_factor * (latent_frame - 1) + 1, temporal_factor * latent_frame + 1)
 
 
@@ -64,20 +64,37 @@ def _get(config: Any, key: str) -> Any:
     return getattr(config, key, None)
 
 
+def _layer_factors(config: Any) -> tuple[int, int] | None:
+    """(r, s) an AutoencoderKLWan compresses by, from its layers: 2 per downsampling stage (the
+    ``temperal_downsample`` flags say which also halve time) times the pixel ``patch_size`` a patchified
+    VAE (Wan2.2's, 16×) folds into channels first. None for configs without those keys."""
+    downsample = _get(config, "temperal_downsample")
+    if downsample is None:
+        return None
+    dim_mult = _get(config, "dim_mult")
+    stages = len(dim_mult) - 1 if dim_mult else len(downsample)
+    patch = _get(config, "patch_size") or 1
+    return 2 ** sum(bool(d) for d in list(downsample)[:stages]), 2 ** stages * int(patch)
+
+
 def vae_factors(config: Any) -> tuple[int, int]:
     """(temporal factor r, spatial factor s) from an autoencoder config.
 
-    Understands diffusers' AutoencoderKLWan (``scale_factor_temporal``/``scale_factor_spatial``,
-    or older configs with only ``temperal_downsample``) and pusa's own autoencoders
-    (``temporal_factor``/``spatial_factor``).
+    Understands diffusers' AutoencoderKLWan (``scale_factor_temporal``/``scale_factor_spatial``, or
+    older configs with only ``temperal_downsample``; Wan2.1's VAE is (4, 8), Wan2.2's patchified
+    48-channel VAE (4, 16)) and pusa's own autoencoders (``temporal_factor``/``spatial_factor``).
+    An AutoencoderKLWan config whose stated factors disagree with its layers is refused: every
+    latent shape would be wrong.
     """
     r = _get(config, "scale_factor_temporal") or _get(config, "temporal_factor")
     s = _get(config, "scale_factor_spatial") or _get(config, "spatial_factor")
-    downsample = _get(config, "temperal_downsample")
-    if r is None and downsample is not None:
-        r = 2 ** sum(bool(d) for d in downsample)
-    if s is None and downsample is not None:
-        s = 2 ** len(downsample)
+    layers = _layer_factors(config)
+    if layers is not None:
+        for name, stated, actual in (("scale_factor_temporal", r, layers[0]), ("scale_factor_spatial", s, layers[1])):
+            if stated is not None and int(stated) != actual:
+                raise ValueError(f"autoencoder config {name}={stated} but its layers compress {actual}x "
+                                 "(temperal_downsample, dim_mult, patch_size); fix the VAE's config.json")
+        r, s = layers
     if r is None or s is None:
         raise ValueError(
             "cannot read the temporal and spatial factors from the autoencoder config; "

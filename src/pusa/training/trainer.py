@@ -65,7 +65,8 @@ def build_transformer(config: TrainConfig) -> torch.nn.Module:
     folder = Path(config.model) / "transformer"
     if not (folder / "config.json").is_file():
         raise ValueError(f"config model={config.model!r}: no transformer/config.json there (expected a PusaPipeline folder)")
-    transformer = PusaTransformer3DModel.from_pretrained(str(folder))
+    dtype = {"torch_dtype": torch.bfloat16} if config.base_dtype == "bfloat16" else {}
+    transformer = PusaTransformer3DModel.from_pretrained(str(folder), **dtype)
     if config.adapter == "lora":
         from peft import LoraConfig
 
@@ -73,6 +74,9 @@ def build_transformer(config: TrainConfig) -> torch.nn.Module:
         transformer.requires_grad_(False)
         transformer.add_adapter(LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha,
                                            target_modules=list(config.lora_targets), init_lora_weights=True))
+        for p in transformer.parameters():  # peft makes the LoRA in the base's dtype; train it in float32
+            if p.requires_grad:
+                p.data = p.data.float()
     else:
         transformer.requires_grad_(True)
     if config.gradient_checkpointing:
