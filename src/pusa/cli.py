@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Vectorized-timestep video diffusion (Pusa): one model for every video task.")
 
 EXIT_BAD_INPUT = 2

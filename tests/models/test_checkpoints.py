@@ -348,7 +348,7 @@ def test_other_folders_are_refused(tmp_path, folders):
 def test_cli_loader_says_which_layout(folders, capsys):
     from pusa.cli import _load_pipeline
 
-    _load_pipeline(folders["wan"], "float32", "cpu")
+    _load_pipeline(folders["wan"], "float32")
     assert "original Wan release layout" in capsys.readouterr().err
 
 
