@@ -615,7 +615,8 @@ def _latent_warm_start(clean: torch.Tensor, mults: dict[int, float], n_lat: int,
 
 def validate_long(request) -> None:
     """The long-video fields of a :class:`pusa.request.Request`, checked without a model (one line each)."""
-    from pusa.request import _number, _whole
+    from pusa.checks import number as _number
+    from pusa.checks import whole as _whole
 
     r = request
     for name, value, low in (("window", r.window, 1), ("overlap", r.overlap, 0), ("lag", r.lag, 1)):
@@ -688,16 +689,13 @@ def plan_request(pipe, r) -> LongPlan:
 
 
 def run_long(pipe, r, callback: Callable[[dict[str, Any]], None] | None = None):
-    """Sample a resolved long request (:func:`pusa.request.run` sends those here) → a Generation."""
-    from pusa.request import Generation
-
+    """Sample a resolved long request (:func:`pusa.request.run` sends those here and wraps the result)."""
     video = long_video(pipe, r.prompt, negative_prompt=r.negative_prompt, conditions=list(r.conditions),
                        num_frames=r.num_frames, height=r.height, width=r.width, num_inference_steps=r.steps,
                        guidance_scale=r.cfg, shift=r.shift, generator=torch.Generator().manual_seed(r.seed),
                        timestep_mode=r.timestep_mode, warm_start=None if r.warm_start in (None, 1.0) else r.warm_start,
                        callback=callback, **_long_kwargs(r))
-    return Generation(video.frames, list(video.plans), video.schedule, r, pipe.config.fps, pipe.temporal_factor,
-                      extra={"windows": video.lines()})
+    return video
 
 
 def is_long(num_frames: int, default_window: int, window: int | None = None, **options: Any) -> bool:

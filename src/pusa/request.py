@@ -14,13 +14,14 @@ all go through the three steps here:
 from __future__ import annotations
 
 import json
-import math
 import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pusa.checks import number as _number
+from pusa.checks import whole as _whole
 from pusa.presets import PRESETS
 
 MAX_SEED = 2**63 - 1
@@ -105,26 +106,6 @@ def rules_for(spec: ModelSpec) -> ModelRules:
     from pusa.mini.shipped import T2V_VTA_STRENGTH, WARM_START
 
     return ModelRules(None if spec.loras else T2V_VTA_STRENGTH, WARM_START)
-
-
-def _number(name: str, value: float, low: float, high: float, low_open: bool = False) -> float:
-    """``value`` as a float, finite and within [low, high] (or (low, high]); a ValueError naming ``name``."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(x) or x < low or x > high or (low_open and x == low):
-        bounds = f"{'(' if low_open else '['}{low:g}, {high:g}]"
-        raise ValueError(f"{name} {value!r}: must be a finite number in {bounds}")
-    return x
-
-
-def _whole(name: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} {value}: must be in {low}–{high}")
-    return value
 
 
 MAX_SIDE = 8192  # pixels; the memory estimate (pusa.memory) bounds what a device can hold
@@ -346,7 +327,9 @@ def run(pipe, request: Request, callback: Callable[[dict], None] | None = None) 
     if r.window is not None:  # resolve set it: a long video, window by window (pusa.long)
         from pusa.long import run_long
 
-        return run_long(pipe, r, callback)
+        video = run_long(pipe, r, callback)
+        return Generation(video.frames, list(video.plans), video.schedule, r, pipe.config.fps, pipe.temporal_factor,
+                          extra={"windows": video.lines()})
     result = pipe(r.prompt, negative_prompt=r.negative_prompt, conditions=list(r.conditions), num_frames=r.num_frames,
                   height=r.height, width=r.width, num_inference_steps=r.steps, guidance_scale=r.cfg, shift=r.shift,
                   generator=torch.Generator().manual_seed(r.seed), timestep_mode=r.timestep_mode,
