@@ -171,18 +171,23 @@ def _jitter(model, seed):
     return model.eval()
 
 
-@pytest.fixture(scope="module")
-def parts():
-    from diffusers import AutoencoderKLWan
+def tiny_wan_parts(vae, latent_channels: int) -> dict:
+    """Tiny Wan components in the real layouts: tokenizer, UMT5 encoder, ``vae``, a transformer on its latents."""
     from transformers import UMT5Config, UMT5EncoderModel
 
     tokenizer = tiny_tokenizer()
     torch.manual_seed(0)
     text_encoder = UMT5EncoderModel(UMT5Config(vocab_size=len(tokenizer), feed_forward_proj="gated-gelu",
                                                pad_token_id=0, eos_token_id=1, **T5))
-    vae = AutoencoderKLWan(base_dim=4, z_dim=16)  # Wan2.1 structure and latent statistics, narrow
     return dict(tokenizer=tokenizer, text_encoder=_jitter(text_encoder, 1), vae=_jitter(vae, 2),
-                transformer=_jitter(tiny_transformer(16, text_dim=32), 3))
+                transformer=_jitter(tiny_transformer(latent_channels, text_dim=32), 3))
+
+
+@pytest.fixture(scope="module")
+def parts():
+    from diffusers import AutoencoderKLWan
+
+    return tiny_wan_parts(AutoencoderKLWan(base_dim=4, z_dim=16), 16)  # Wan2.1 structure, narrow
 
 
 def _run(pipe):

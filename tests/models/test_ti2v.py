@@ -46,8 +46,7 @@ from pusa.models.checkpoints import (
 )
 from pusa.models.transformer import PUSA_CONFIG_KEYS
 from pusa.pipeline import PusaPipeline
-from pusa.tiny import tiny_tokenizer, tiny_transformer
-from tests.models.test_checkpoints import T5, _jitter, _meta, t5_to_wan, wan_dit_shapes
+from tests.models.test_checkpoints import _meta, t5_to_wan, tiny_wan_parts, wan_dit_shapes
 from tests.models.test_transformer import _original_key
 
 FRAMES, SIZE = 17, 64  # 5 latent frames; 64 px → 4×4 latents at 16× → 2×2 tokens per frame
@@ -165,15 +164,8 @@ def vae22_to_wan(state_dict: dict, num_res_blocks: int = 2) -> dict:
 @pytest.fixture(scope="module")
 def parts():
     from diffusers import AutoencoderKLWan
-    from transformers import UMT5Config, UMT5EncoderModel
 
-    tokenizer = tiny_tokenizer()
-    torch.manual_seed(0)
-    text_encoder = UMT5EncoderModel(UMT5Config(vocab_size=len(tokenizer), feed_forward_proj="gated-gelu",
-                                               pad_token_id=0, eos_token_id=1, **T5))
-    return {"tokenizer": tokenizer, "text_encoder": _jitter(text_encoder, 1),
-                "vae": _jitter(AutoencoderKLWan(**TINY_VAE22), 2),
-                "transformer": _jitter(tiny_transformer(48, text_dim=32), 3)}
+    return tiny_wan_parts(AutoencoderKLWan(**TINY_VAE22), 48)
 
 
 @pytest.fixture(scope="module")
