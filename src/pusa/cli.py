@@ -254,7 +254,7 @@ def _run_single(spec, request, media: ConditionFlags, out: Path, overwrite: bool
     """One video: check, load, condition, sample with a progress bar, write."""
     from dataclasses import replace
 
-    from pusa.request import Models, check_outputs, preflight, resolve, validate, write_outputs
+    from pusa.request import Models, check_outputs, preflight, resolve, rules_strength, validate, write_outputs
 
     validate(request)
     media.check()
@@ -265,7 +265,7 @@ def _run_single(spec, request, media: ConditionFlags, out: Path, overwrite: bool
         device, seed, main_process = _init_sequence_parallel(spec.device, request.seed)
         spec, request = replace(spec, device=device), replace(request, seed=seed)
     models = Models(spec, log=lambda m: typer.echo(m, err=True))
-    pipe = models.any()
+    pipe = models.get(rules_strength(models.rules, media.given))  # text-to-video loads only the weights it runs
     frames = request.num_frames or pipe.config.default_num_frames
     request = resolve(replace(request, conditions=media.conditions(frames)), pipe.config, models.rules,
                       pipe.temporal_factor)

@@ -133,6 +133,13 @@ def validate(request: Request) -> None:
     validate_long(r)
 
 
+def rules_strength(rules: ModelRules, conditioned: bool) -> float | None:
+    """The VTA LoRA strength the model's rules give a request with or without given frames (None: as loaded)."""
+    if rules.t2v_vta_strength is None:
+        return None
+    return 1.0 if conditioned else rules.t2v_vta_strength
+
+
 def resolve(request: Request, pipe_config: Any, rules: ModelRules = ModelRules(), temporal_factor: int = 4) -> Request:
     """The request with every default filled from the preset, the model and its rules, every number checked."""
     from pusa.frames import num_latent_frames
@@ -154,8 +161,8 @@ def resolve(request: Request, pipe_config: Any, rules: ModelRules = ModelRules()
     if warm is not None:
         warm = _number("warm start", warm, 0.0, 1.0, low_open=True)
     strength = request.vta_strength
-    if strength is None and rules.t2v_vta_strength is not None:
-        strength = rules.t2v_vta_strength if not request.conditions else 1.0
+    if strength is None:
+        strength = rules_strength(rules, bool(request.conditions))
     num_latent_frames(_whole("frames", frames, 1, 100_000), temporal_factor)  # r·k+1, or the nearest valid counts
     out = replace(request, steps=steps, cfg=cfg, shift=shift, seed=seed, num_frames=frames, height=height,
                   width=width, warm_start=warm, vta_strength=strength)
@@ -369,7 +376,7 @@ def write_outputs(gen: Generation, out: Path, overwrite: bool = False, extra: di
 
 def generate(request: Request, models: Models, callback: Callable[[dict], None] | None = None) -> Generation:
     """Resolve against the model, pick the pipeline its rules ask for, and run."""
-    pipe = models.any()
+    pipe = models.get(rules_strength(models.rules, bool(request.conditions)))  # the one it will most likely run
     resolved = resolve(request, pipe.config, models.rules, pipe.temporal_factor)
     return run(models.get(resolved.vta_strength), resolved, callback)
 
