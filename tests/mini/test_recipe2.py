@@ -22,8 +22,8 @@ def test_recipe2_runs_every_stage_and_the_result_generates(tmp_path):
     recipe2.stage_base(work, None, 1, 2, max_steps=2, checkpoint_every=1)
     probe = (work / "base" / "probe.csv").read_text().splitlines()
     assert len(probe) == 3 and probe[0].startswith("step,gap")  # the go/no-go at every checkpoint
-    recipe2.stage_vta(work, None, 1, 2, 0.8, 4, 1e-3, max_steps=2, checkpoint_every=2)
-    assert recipe2.stage_vta(work, None, 1, 2, 0.8, 4, 1e-3, max_steps=2) == work / "vta" / "final"  # done: skipped
+    recipe2.stage_vta(work, None, 1, 2, 0.8, 4, 1e-3, "lora", max_steps=2, checkpoint_every=2)
+    assert recipe2.stage_vta(work, None, 1, 2, 0.8, 4, 1e-3, "lora", max_steps=2) == work / "vta" / "final"  # done: skipped
     folder = recipe2.stage_assemble(work)
     cost = recipe2.cost(work)
     assert set(cost) == {"autoencoder", "base", "vta"} and all(c["cpu_s"] > 0 for c in cost.values())

@@ -33,6 +33,9 @@ from pusa.mini import MINI2
 
 BASE_SEED = 0  # world stream seeds: the base, the VTA stage (distinct clips), the autoencoder's in its module
 VTA_SEED = 7
+# The VTA stage's conditioning tasks, drawn uniformly from this list: image-to-video three times as often as
+# each other pattern, since that is the task whose free frames must read the caption's direction.
+VTA_PATTERNS = ("i2v", "i2v", "i2v", "prefix", "start_end", "keyframes")
 
 
 def probe_logger(folder: Path, given_first: bool, progress=print):
@@ -80,18 +83,21 @@ def stage_base(work: Path, minutes: float | None, threads: int, batch: int, **ov
 
 
 def stage_vta(work: Path, minutes: float | None, threads: int, batch: int, p_cond: float, rank: int, lr: float,
-              **overrides) -> Path:
-    """``overrides``: PretrainConfig fields (tests: max_steps, checkpoint_every)."""
+              adapter: str = "full", p_async: float = 0.5, patterns: tuple = VTA_PATTERNS, **overrides) -> Path:
+    """``adapter`` "full" fine-tunes every weight (as Pusa V0.5 did on Mochi) and exports WORK/vta/transformer;
+    "lora" trains a rank-``rank`` LoRA (the Wan recipe) and exports WORK/vta/final. ``overrides``: PretrainConfig
+    fields (tests: max_steps, checkpoint_every)."""
     from pusa.mini.pretrain import PretrainConfig, pretrain
 
     cfg = PretrainConfig(**{**dict(out=str(work / "vta"), minutes=minutes, batch_size=batch, lr=lr, warmup_steps=50,
                                    ema_decay=0.998, shift=3.0, mixture=(("easy", 0.8), ("medium", 0.2)), seed=VTA_SEED,
                                    workers=0, checkpoint_every=100, model=asdict(MINI2), device="cpu",
                                    autoencoder=str(work / "ae" / "autoencoder"),
-                                   init=str(work / "base" / "transformer"), adapter="lora", lora_rank=rank,
-                                   p_async=1.0, p_cond=p_cond, threads=threads), **overrides})
+                                   init=str(work / "base" / "transformer"), adapter=adapter, lora_rank=rank,
+                                   p_async=p_async, p_cond=p_cond, patterns=tuple(patterns), threads=threads),
+                            **overrides})
     if _finished(work / "vta"):
-        return work / "vta" / "final"
+        return work / "vta" / ("final" if adapter == "lora" else "transformer")
     return pretrain(cfg, progress=lambda m: print(m, flush=True),
                     on_checkpoint=probe_logger(work / "vta", given_first=True))
 
@@ -167,9 +173,12 @@ def main() -> None:
     p.add_argument("--base-minutes", type=float, default=50.0)
     p.add_argument("--vta-minutes", type=float, default=45.0)
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--p-cond", type=float, default=0.8)
+    p.add_argument("--p-cond", type=float, default=0.8, help="VTA stage: share of conditioning-task samples")
     p.add_argument("--rank", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3, help="VTA LoRA learning rate")
+    p.add_argument("--p-async", type=float, default=0.5, help="VTA stage: asynchronous share of unconditioned samples")
+    p.add_argument("--vta-adapter", default="full", choices=["full", "lora"],
+                   help="full: fine-tune every weight in the VTA stage; lora: a rank --rank LoRA")
+    p.add_argument("--lr", type=float, help="VTA stage learning rate (default 5e-4 full, 1e-3 LoRA)")
     p.add_argument("--stage", default="all", choices=["autoencoder", "base", "vta", "assemble", "ship", "all"],
                    help="ship: copy WORK's weights into the package (after experiments/release.py says so)")
     a = p.parse_args()
@@ -181,7 +190,8 @@ def main() -> None:
     if "base" in stages:
         stage_base(a.work, a.base_minutes, a.threads, a.batch)
     if "vta" in stages:
-        stage_vta(a.work, a.vta_minutes, a.threads, a.batch, a.p_cond, a.rank, a.lr)
+        lr = a.lr if a.lr is not None else (5e-4 if a.vta_adapter == "full" else 1e-3)
+        stage_vta(a.work, a.vta_minutes, a.threads, a.batch, a.p_cond, a.rank, lr, a.vta_adapter, a.p_async)
     if a.stage == "ship":
         print(f"shipped into {stage_ship(a.work)}")
     if "assemble" in stages:
