@@ -35,3 +35,35 @@ def test_recipe2_runs_every_stage_and_the_result_generates(tmp_path):
 
     gen = generate(Request(prompt=clip.caption, conditions=tuple(C.i2v(clip.frames[0])), seed=0, steps=2), models)
     assert gen.frames.shape == (17, 64, 64, 3) and np.isfinite(gen.frames).all()
+
+
+@pytest.mark.slow
+def test_recipe2_full_vta_stage_ships_the_base_and_its_delta(tmp_path):
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    from pusa.mini import recipe2
+    from pusa.mini.shipped import LORA, VTA_DELTA, apply_weight_delta
+    from pusa.models import PusaTransformer3DModel
+
+    work = tmp_path / "work"
+    recipe2.stage_autoencoder(work, None, 1, max_steps=2, checkpoint_every=2, held_out=1, batch_size=1)
+    recipe2.stage_base(work, None, 1, 2, max_steps=2, checkpoint_every=2)
+    assert recipe2.stage_vta(work, None, 1, 2, 0.8, 4, 1e-3, "full", max_steps=2, checkpoint_every=2) \
+        == work / "vta" / "transformer"
+    folder = recipe2.stage_assemble(work)
+    assert (folder / VTA_DELTA.name).is_file() and not (folder / LORA.name).exists()
+    assert (work / "pipeline_vta" / "transformer" / "config.json").is_file()
+    weights = tmp_path / "weights"
+    (weights).mkdir()
+    (weights / LORA.name).write_bytes(b"old")  # the previous model's LoRA goes when a Δ ships
+    recipe2.stage_ship(work, weights)
+    assert not (weights / LORA.name).exists()
+    base = PusaTransformer3DModel.from_pretrained(str(weights / "transformer"), torch_dtype=torch.float32)
+    vta = PusaTransformer3DModel.from_pretrained(str(work / "vta" / "transformer"), torch_dtype=torch.float32)
+    apply_weight_delta(base, load_file(str(weights / VTA_DELTA.name)), 1.0)
+    for (name, p), (_, q) in zip(base.named_parameters(), vta.named_parameters()):
+        assert torch.allclose(p, q, atol=1e-6), name  # base + Δ is the fine-tune
+    shutil.rmtree(work)

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 from pusa.cli import app
 from pusa.io import read_video, write_video
 from pusa.mini import MINI, MINI2
-from pusa.mini.shipped import AUTOENCODER, EXAMPLE_IMAGE, LORA, T2V_VTA_STRENGTH, WARM_START, shipped_files
+from pusa.mini.shipped import (AUTOENCODER, EXAMPLE_IMAGE, LORA, T2V_VTA_STRENGTH, VTA_DELTA, WARM_START, WEIGHTS,
+                               shipped_files)
 
 runner = CliRunner()
 
@@ -26,8 +27,9 @@ def mini():
 def test_shipped_weights_are_under_50_mb_and_safetensors():
     files = shipped_files()
     assert all(f.is_file() for f in files)
-    assert sum(f.stat().st_size for f in files) < 50 * 2**20
-    assert all(f.suffix in (".json", ".safetensors") for f in files)
+    every = [f for f in WEIGHTS.rglob("*") if f.is_file()]
+    assert sum(f.stat().st_size for f in every) < 50 * 2**20  # every shipped weight together
+    assert all(f.suffix in (".json", ".safetensors") for f in every)
 
 
 def test_default_pipeline_is_the_mini_geometry_with_its_lora_fused(mini):
@@ -50,7 +52,12 @@ def test_default_pipeline_is_the_mini_geometry_with_its_lora_fused(mini):
         v_fused, v_base, v_unfused = (p.transformer(x, t, text, return_dict=False)[0] for p in (mini, base, unfused))
     assert (v_fused - v_base).abs().max() > 1e-3  # the VTA LoRA changes the model
     assert torch.allclose(v_fused, v_unfused, atol=1e-4)  # fusing is exact
-    assert any("blocks.0.attn1.to_q" in k for k in read_lora(LORA))
+    if VTA_DELTA.is_file():  # a full VTA fine-tune's Δ covers every weight
+        from safetensors.torch import load_file
+
+        assert set(load_file(str(VTA_DELTA))) == {n for n, _ in mini.transformer.named_parameters()}
+    else:
+        assert any("blocks.0.attn1.to_q" in k for k in read_lora(LORA))
 
 
 def test_generate_without_model_uses_the_mini_and_notes_a_resized_image(tmp_path):
@@ -155,3 +162,19 @@ def test_recipe_builds_model_base_from_the_shipped_transformer(tmp_path):
     got, want = weights(folder / "transformer"), weights(TRANSFORMER)
     assert (folder / "model_index.json").is_file() and got.keys() == want.keys()
     assert all(torch.equal(got[k], want[k]) for k in want)
+
+
+def test_a_weight_delta_interpolates_between_base_and_fine_tune():
+    from pusa.mini.shipped import apply_weight_delta, weight_delta
+
+    torch.manual_seed(0)
+    base, tuned = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    delta = weight_delta(dict(tuned.named_parameters()), dict(base.named_parameters()))
+    half = torch.nn.Linear(3, 2)
+    half.load_state_dict(base.state_dict())
+    apply_weight_delta(half, delta, 0.5)
+    assert torch.allclose(half.weight, (base.weight + tuned.weight) / 2, atol=1e-6)
+    apply_weight_delta(half, delta, 0.5)
+    assert torch.allclose(half.bias, tuned.bias, atol=1e-6)  # s = 1 in two halves is the fine-tune
+    with pytest.raises(ValueError, match="does not match"):
+        apply_weight_delta(torch.nn.Linear(3, 2, bias=False), delta, 1.0)

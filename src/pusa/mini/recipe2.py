@@ -1,6 +1,6 @@
 """Pusa-mini 2's whole recipe on a CPU, in one resumable command:
 
-    nice python -m pusa.mini.recipe2 WORK [--threads 2] [--ae-minutes 28] [--base-minutes 50] [--vta-minutes 45]
+    nice python -m pusa.mini.recipe2 WORK [--threads 2] [--ae-minutes 28] [--base-minutes 35] [--vta-minutes 55]
 
 Stages, each skipped when done and resumed from its newest checkpoint when stopped:
 1. autoencoder: the learned causal autoencoder (:mod:`pusa.mini.autoencoder`, 17×64×64 → 16×5×8×8)
@@ -8,10 +8,12 @@ Stages, each skipped when done and resumed from its newest checkpoint when stopp
 2. base: a fresh Wan DiT (``MINI2``: dim 192, 6 layers, patch 1, velocity) learns text-to-video flow
    matching with one σ per clip (the paper's base) on clips streamed through that autoencoder
    → WORK/base/transformer (EMA);
-3. vta: the Pusa step, a VTA LoRA on the base trained with FAFM (per-frame σ, p_async = 1) where a
-   share p_cond of samples are conditioning tasks (given frames at σ = 0) → WORK/vta/final;
-4. assemble: WORK/pipeline, a PusaPipeline folder with the three, and WORK/recipe.json with each stage's
-   wall and CPU seconds;
+3. vta: the Pusa step on the base, trained with FAFM (per-frame σ) where a share p_cond of samples are
+   conditioning tasks (given frames at σ = 0, image-to-video the most common) and the rest PTSS with
+   p_async: by default a full fine-tune of every weight → WORK/vta/transformer, or with
+   ``--vta-adapter lora`` a VTA LoRA → WORK/vta/final;
+4. assemble: WORK/pipeline, a PusaPipeline folder with the three (the VTA step as the shipped files name
+   it), WORK/pipeline_vta for a full fine-tune, and WORK/recipe.json with each stage's wall and CPU seconds;
 5. ship (only when asked, ``--stage ship``): WORK's weights into the package, once
    ``experiments/release.py`` says the candidate beats the shipped model.
 
@@ -113,32 +115,69 @@ def _finished(run: Path) -> bool:
     return ck.step >= int(ck.state["total_steps"])
 
 
-def stage_assemble(work: Path) -> Path:
-    """WORK/pipeline: MiniLM + the autoencoder + the base transformer, the VTA LoRA beside it."""
+def _vta_full(work: Path) -> bool:
+    return (work / "vta" / "transformer" / "config.json").is_file()
+
+
+def _vta_delta(work: Path) -> dict:
+    """Δ = W_VTA − W_base over the transformer's parameters (a full VTA fine-tune)."""
+    import torch
+
+    from pusa.mini.shipped import weight_delta
+    from pusa.models import PusaTransformer3DModel
+
+    tuned, base = (dict(PusaTransformer3DModel.from_pretrained(str(work / stage / "transformer"),
+                                                               torch_dtype=torch.float32).named_parameters())
+                   for stage in ("vta", "base"))
+    return weight_delta({k: v.detach() for k, v in tuned.items()}, {k: v.detach() for k, v in base.items()})
+
+
+def _write_vta_step(work: Path, folder: Path) -> Path:
+    """The VTA step into FOLDER under the shipped names: Δ of a full fine-tune, or the LoRA; the other is removed."""
     import shutil
 
+    from safetensors.torch import save_file
+
+    from pusa.mini.shipped import LORA, VTA_DELTA
+
+    for name in (LORA.name, VTA_DELTA.name):
+        (folder / name).unlink(missing_ok=True)
+    if _vta_full(work):
+        target = folder / VTA_DELTA.name
+        save_file(_vta_delta(work), str(target))
+    else:
+        target = folder / LORA.name
+        shutil.copy(work / "vta" / "final" / "diffusers" / "pytorch_lora_weights.safetensors", target)
+    return target
+
+
+def stage_assemble(work: Path) -> Path:
+    """WORK/pipeline: MiniLM + the autoencoder + the base transformer, the VTA step beside it (the LoRA, or the
+    full fine-tune's Δ). A full fine-tune also gets WORK/pipeline_vta, the same with the VTA transformer, which
+    ``experiments/release.py --model`` runs as it is."""
     import torch
 
     from pusa.mini import build_pipeline, load_autoencoder
     from pusa.models import PusaTransformer3DModel
 
-    transformer = PusaTransformer3DModel.from_pretrained(str(work / "base" / "transformer"), torch_dtype=torch.float32)
-    pipe = build_pipeline(transformer, config=MINI2, vae=load_autoencoder(work / "ae" / "autoencoder"))
-    folder = work / "pipeline"
-    pipe.save_pretrained(folder)
-    shutil.copy(work / "vta" / "final" / "diffusers" / "pytorch_lora_weights.safetensors", folder / "pusa_mini_lora.safetensors")
-    return folder
+    stages = ("base", "vta") if _vta_full(work) else ("base",)
+    for stage in stages:
+        transformer = PusaTransformer3DModel.from_pretrained(str(work / stage / "transformer"), torch_dtype=torch.float32)
+        pipe = build_pipeline(transformer, config=MINI2, vae=load_autoencoder(work / "ae" / "autoencoder"))
+        pipe.save_pretrained(work / ("pipeline" if stage == "base" else "pipeline_vta"))
+    _write_vta_step(work, work / "pipeline")
+    return work / "pipeline"
 
 
 def stage_ship(work: Path, weights: Path | None = None) -> Path:
     """Replace the package's shipped weights with WORK's: the base transformer (one safetensors file), the
-    autoencoder and the VTA LoRA. Only after the release check says the candidate is better."""
+    autoencoder and the VTA step. Only after the release check says the candidate is better."""
     import shutil
 
     import torch
 
     from pusa.mini import load_autoencoder
-    from pusa.mini.shipped import AUTOENCODER, LORA, TRANSFORMER, WEIGHTS
+    from pusa.mini.shipped import AUTOENCODER, TRANSFORMER, WEIGHTS
     from pusa.models import PusaTransformer3DModel
 
     weights = weights or WEIGHTS
@@ -147,7 +186,7 @@ def stage_ship(work: Path, weights: Path | None = None) -> Path:
         shutil.rmtree(folder, ignore_errors=True)
     transformer.save_pretrained(weights / TRANSFORMER.name, max_shard_size="100MB")
     load_autoencoder(work / "ae" / "autoencoder").save_pretrained(weights / AUTOENCODER.name)
-    shutil.copy(work / "vta" / "final" / "diffusers" / "pytorch_lora_weights.safetensors", weights / LORA.name)
+    _write_vta_step(work, weights)
     return weights
 
 
@@ -170,8 +209,8 @@ def main() -> None:
     p.add_argument("work", type=Path)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--ae-minutes", type=float, default=28.0)
-    p.add_argument("--base-minutes", type=float, default=50.0)
-    p.add_argument("--vta-minutes", type=float, default=45.0)
+    p.add_argument("--base-minutes", type=float, default=35.0)
+    p.add_argument("--vta-minutes", type=float, default=55.0)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--p-cond", type=float, default=0.8, help="VTA stage: share of conditioning-task samples")
     p.add_argument("--rank", type=int, default=64)

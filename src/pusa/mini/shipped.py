@@ -1,7 +1,10 @@
 """The trained Pusa-mini that ships inside the package: the default model of ``pusa generate`` and ``pusa ui``.
 
-``weights/transformer`` is the base text-to-video transformer; ``weights/pusa_mini_lora.safetensors``
-is its VTA LoRA (the Pusa step). How both were trained: docs/mini.md (the model card).
+``weights/transformer`` is the base text-to-video transformer. The Pusa step beside it is one of:
+``weights/pusa_mini_lora.safetensors``, a VTA LoRA (Pusa-mini 1, the Wan recipe), or
+``weights/pusa_mini_vta.safetensors``, the difference Δ = W_VTA − W_base of a full VTA fine-tune for every
+weight (Pusa-mini 2, as Pusa V0.5 fine-tuned Mochi), applied as W_base + s·Δ at VTA strength s. How they
+were trained: docs/mini.md and docs/mini2.md (the model cards).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ WEIGHTS = Path(__file__).parent / "weights"
 TRANSFORMER = WEIGHTS / "transformer"
 AUTOENCODER = WEIGHTS / "autoencoder"  # Pusa-mini 2's learned autoencoder; absent: the packing one (Pusa-mini 1)
 LORA = WEIGHTS / "pusa_mini_lora.safetensors"
+VTA_DELTA = WEIGHTS / "pusa_mini_vta.safetensors"
 EXAMPLE_IMAGE = Path(__file__).parent / "example.png"
 EXAMPLE_PROMPT = "a video of a little red disc heading to the lower right"  # the caption of EXAMPLE_IMAGE's clip
 NAME = "pusa-mini (embedded)"
@@ -24,8 +28,34 @@ WARM_START = 0.9
 T2V_VTA_STRENGTH = 0.0
 
 
+def vta_step() -> Path:
+    """The shipped Pusa step: the full fine-tune's Δ where it ships, else the VTA LoRA."""
+    return VTA_DELTA if VTA_DELTA.is_file() else LORA
+
+
 def shipped_files() -> list[Path]:
-    return [TRANSFORMER / "config.json", LORA] + ([AUTOENCODER / "config.json"] if AUTOENCODER.is_dir() else [])
+    return [TRANSFORMER / "config.json", vta_step()] + ([AUTOENCODER / "config.json"] if AUTOENCODER.is_dir() else [])
+
+
+def weight_delta(tuned, base) -> dict:
+    """Δ = W_tuned − W_base for every parameter (float32 state dicts of the same architecture)."""
+    if tuned.keys() != base.keys():
+        raise ValueError(f"the two models differ in their weights: {sorted(tuned.keys() ^ base.keys())[:4]}")
+    return {k: (tuned[k].float() - base[k].float()).contiguous() for k in tuned}
+
+
+def apply_weight_delta(model, delta: dict, strength: float) -> None:
+    """W ← W + s·Δ in place, in float32 (the VTA strength s interpolates, and extrapolates past 1, between the
+    base and the fine-tune)."""
+    import torch
+
+    params = dict(model.named_parameters())
+    missing = sorted(set(params) ^ set(delta))
+    if missing:
+        raise ValueError(f"{VTA_DELTA.name} does not match this transformer: {missing[:4]}")
+    with torch.no_grad():
+        for name, p in params.items():
+            p.add_(delta[name].to(p.device, torch.float32), alpha=float(strength))
 
 
 def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str = "cpu", dtype=None, text=None):
@@ -55,14 +85,18 @@ def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str 
     learned = AUTOENCODER.is_dir()
     pipe = build_pipeline(transformer, config=MINI2 if learned else MINI, text=text,
                           vae=load_autoencoder(AUTOENCODER) if learned else None)
-    if lora_strength:
+    if lora_strength and VTA_DELTA.is_file():  # a full VTA fine-tune: always in the weights (``fuse`` is moot)
+        from safetensors.torch import load_file
+
+        apply_weight_delta(pipe.transformer, load_file(str(VTA_DELTA)), lora_strength)
+    elif lora_strength:
         from pusa.models.lora import fuse_loras, load_loras
 
         load_loras(pipe, [LORA], [lora_strength], names=["pusa_mini"])
         if fuse:
             fuse_loras(pipe)
     if dtype is not None and dtype != torch.float32:
-        if lora_strength and not fuse:
+        if lora_strength and not fuse and not VTA_DELTA.is_file():
             raise ValueError("dtype other than float32 needs fuse=True (an unfused LoRA would run in float32)")
         from pusa.models.transformer import cast_keeping_fp32
 
