@@ -11,8 +11,16 @@ from typer.testing import CliRunner
 from pusa.cli import app
 from pusa.io import read_video, write_video
 from pusa.mini import MINI, MINI2
-from pusa.mini.shipped import (AUTOENCODER, EXAMPLE_IMAGE, LORA, T2V_VTA_STRENGTH, VTA_DELTA, WARM_START, WEIGHTS,
-                               shipped_files)
+from pusa.mini.shipped import (
+    AUTOENCODER,
+    EXAMPLE_IMAGE,
+    LORA,
+    T2V_VTA_STRENGTH,
+    VTA_DELTA,
+    WARM_START,
+    WEIGHTS,
+    shipped_files,
+)
 
 runner = CliRunner()
 
