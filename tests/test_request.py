@@ -161,3 +161,21 @@ def test_geometry_past_the_models_position_tables_is_refused_before_loading(tmp_
     side = 64 * (8 if AUTOENCODER.is_dir() else 4) + 64  # past the mini's 64 rotary positions per axis
     result = CliRunner().invoke(app, ["generate", "-p", "x", "--height", str(side), "--out", str(tmp_path / "x.mp4")])
     assert result.exit_code == 2 and "position tables end at" in result.stderr
+
+
+def test_a_plain_diffusers_wan22_folder_gets_its_native_window_before_loading(tmp_path):
+    import json
+
+    from pusa.request import ModelSpec, spec_geometry
+    from tests.models.test_ti2v import MODEL_INDEX, VAE22
+
+    for name, config in (("transformer", {"_class_name": "WanTransformer3DModel", "in_channels": 48, "out_channels": 48,
+                                          "num_attention_heads": 24, "attention_head_dim": 128, "num_layers": 30,
+                                          "patch_size": [1, 2, 2], "text_dim": 4096, "ffn_dim": 14336,
+                                          "freq_dim": 256, "rope_max_seq_len": 1024}),
+                         ("vae", VAE22 | {"_class_name": "AutoencoderKLWan"})):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps(config))
+    (tmp_path / "model_index.json").write_text(json.dumps(MODEL_INDEX))
+    found = spec_geometry(ModelSpec(model=tmp_path))
+    assert found is not None and found[1] == (121, 704, 1280)  # TI2V-5B's own, not Wan2.1's 81×480×832

@@ -193,6 +193,12 @@ def spec_geometry(spec: ModelSpec):
         transformer, vae = read(spec.model / "transformer" / "config.json"), read(spec.model / "vae" / "config.json")
         index = read(spec.model / "model_index.json") or {}
         defaults = tuple(index.get(k) for k in ("default_num_frames", "default_height", "default_width"))
+        if vae is not None and None in defaults:  # a plain diffusers Wan folder: the family's native geometry
+            from pusa.models.checkpoints import native_defaults
+
+            native = native_defaults(vae)
+            defaults = tuple(d or native[k] for d, k in zip(defaults, ("default_num_frames", "default_height",
+                                                                       "default_width")))
     if transformer is None or vae is None:
         return None
     try:
