@@ -1,7 +1,5 @@
-"""The ``pusa`` command. A thin layer: parse → build → run; everything here is in the Python API.
-
-Bad input gets one line on stderr ("error: …") and exit code 2, never a traceback.
-"""
+"""``pusa generate``: condition, image and keep parsing, the long-video flags, the model spec, single and
+--batch runs, the notes it prints, and the sequence-parallel helpers."""
 
 from __future__ import annotations
 
@@ -14,21 +12,10 @@ from typing import Annotated, Optional
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
-                  help="Vectorized-timestep video diffusion (Pusa): one model for every video task.")
+from pusa.cli.common import UserError, _device, _fail, app
 
-EXIT_BAD_INPUT = 2
 _IMAGE_SPEC = re.compile(r"^(?P<path>.+?)(?:@(?P<frame>-?\d+)(?::(?P<noise>[^:@]+))?)?$")
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
-
-
-class UserError(Exception):
-    """Bad input from the command line: printed as one line, exit code 2."""
-
-
-@app.callback()
-def _root() -> None:
-    """pusa: vectorized-timestep video diffusion."""
 
 
 def parse_image_spec(spec: str) -> tuple[str, int, float]:
@@ -95,11 +82,6 @@ def build_conditions(images: list[str], video: Optional[Path], keep: Optional[st
             raise UserError(f"--keep {keep!r}: frame {hi} is past the end of {video} ({len(frames)} frames)")
         conditions.append(FrameCondition(frames[lo:hi + 1], lo, noise, label=f"{Path(video).name}[{lo}-{hi}]"))
     return conditions
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 @app.command()
@@ -244,12 +226,6 @@ def model_spec(model, lora, lora_alpha, lora_2, lora_2_alpha, dtype, device, off
     return ModelSpec(model, pairs[0], pairs[1], dtype, _device(device), offload, vae_tiling, boundary)
 
 
-def _device(name: str) -> str:
-    from pusa.devices import check_device
-
-    return check_device(name)
-
-
 def _run_single(spec, request, media: ConditionFlags, out: Path, overwrite: bool, sequence_parallel: bool) -> None:
     """One video: check, load, condition, sample with a progress bar, write."""
     from dataclasses import replace
@@ -329,63 +305,14 @@ def _sample(pipe, request):
                                                                        total=info["num_steps"]))
 
 
-@app.command()
-def preprocess(
-    data: Annotated[Path, typer.Argument(help="Folder with videos and metadata.csv (file_name,text).")],
-    cache: Annotated[Path, typer.Argument(help="Output latent cache folder (resumed if it exists).")],
-    model: Annotated[Path, typer.Option(help="PusaPipeline folder whose VAE and text encoder encode the clips.")],
-    bucket: Annotated[Optional[list[str]], typer.Option(help="FRAMESxHEIGHTxWIDTH bucket (repeatable), e.g. 81x480x832.")] = None,
-    max_sequence_length: Annotated[int, typer.Option(help="Text tokens (Wan: 512).")] = 512,
-    shard_size: Annotated[int, typer.Option(help="Clips per safetensors shard.")] = 64,
-) -> None:
-    """Encode a folder of captioned videos into VAE latents and text states (resumable)."""
-    try:
-        _preprocess(data, cache, model, bucket, max_sequence_length, shard_size)
-    except (UserError, ValueError, FileNotFoundError) as err:
-        _fail(str(err).splitlines()[0])
-
-
-def _preprocess(data, cache, model, bucket, max_sequence_length, shard_size) -> None:
-    from pusa.models.checkpoints import detect_base_layout
-    from pusa.training.cache_writer import check_clip_paths, check_clips_exist, read_metadata
-
-    if max_sequence_length < 1:
-        raise UserError(f"--max-sequence-length {max_sequence_length}: must be >= 1 (Wan: 512)")
-    if shard_size < 1:
-        raise UserError(f"--shard-size {shard_size}: must be >= 1")
-    clips = read_metadata(data)  # before any model loads: every row's path, and at least one video there
-    check_clip_paths(data, clips)
-    if not (Path(cache) / "manifest.json").exists():  # a cache may already hold clips whose videos are gone
-        check_clips_exist(data, clips)
-    detect_base_layout(model)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from pusa.training.cache_reader import Bucket
-    from pusa.training.cache_writer import preprocess
-
-    buckets = [Bucket.parse(b) for b in bucket] if bucket else None
-    pipe = _load_pipeline(model)
-    if buckets is None:
-        c = pipe.config
-        buckets = [Bucket(c.default_num_frames, c.default_height, c.default_width)]
-    with Progress(TextColumn("encoding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  TextColumn("{task.description}")) as bar:
-        task = bar.add_task("", total=None)
-        report = preprocess(data, cache, pipe, buckets, max_sequence_length=max_sequence_length,
-                            shard_size=shard_size,
-                            progress=lambda done, total, name: bar.update(task, completed=done, total=total,
-                                                                          description=str(name)))
-    typer.echo(report.summary() if hasattr(report, "summary") else str(report))
-
-
 def _run_batch(spec, request, batch: Path, out_dir: Path) -> None:
     """--batch: this process's share of the jobs (RANK/WORLD_SIZE); each line is a request like a single run's
     (seed + sample index), and finished outputs are skipped."""
     import os
     from dataclasses import replace
 
-    from pusa.conditions import FrameCondition
     from pusa.batch import read_jobs, run_batch
+    from pusa.conditions import FrameCondition
     from pusa.io import read_image
     from pusa.request import Models, preflight, resolve, run, validate, write_outputs
 
@@ -439,292 +366,3 @@ def _init_sequence_parallel(device: str, seed):
     shared = [seed if seed is not None else random.randrange(2**31)]
     dist.broadcast_object_list(shared, src=0)
     return device, shared[0], dist.get_rank() == 0
-
-
-def _load_pipeline(model: Path, dtype: str = "float32"):
-    from pusa.request import load_model_folder
-
-    return load_model_folder(model, dtype, log=lambda m: typer.echo(m, err=True))
-
-
-def _parse_overrides(items: list[str]) -> dict[str, str]:
-    overrides = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"--set {item!r}: expected KEY=VALUE, e.g. --set lr=1e-4")
-        overrides[key.strip()] = value
-    return overrides
-
-
-@app.command()
-def train(
-    config: Annotated[Optional[Path], typer.Argument(help="TOML config (keys of pusa.training.TrainConfig).")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key: --set lr=1e-4 (repeatable).")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Override: PusaPipeline folder to adapt.")] = None,
-    cache: Annotated[Optional[str], typer.Option(help="Override: latent cache from `pusa preprocess`.")] = None,
-    output_dir: Annotated[Optional[str], typer.Option(help="Override: run folder.")] = None,
-    max_steps: Annotated[Optional[int], typer.Option(help="Override: optimizer steps.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from the newest checkpoint in the run folder.")] = False,
-) -> None:
-    """Train a VTA adapter (LoRA or full) with frame-aware flow matching. Run it under `accelerate launch` for many GPUs."""
-    try:
-        _train(config, set_ or [], model, cache, output_dir, max_steps, resume)
-    except (UserError, ValueError, FileNotFoundError, FileExistsError) as err:
-        _fail(str(err).splitlines()[0])
-
-
-def _train(config_path, sets, model, cache, output_dir, max_steps, resume) -> None:
-    from pusa.training.config import load_config
-
-    overrides = _parse_overrides(sets)
-    for key, value in (("model", model), ("cache", cache), ("output_dir", output_dir), ("max_steps", max_steps)):
-        if value is not None:
-            overrides[key] = value
-    cfg = load_config(config_path, overrides)
-    cfg.validate()
-    if not Path(cfg.cache).is_dir():
-        raise UserError(f"cache {cfg.cache}: not found; run `pusa preprocess` first")
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from pusa.training.export import export_lora
-    from pusa.training.trainer import train as run_training
-
-    with Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  TextColumn("loss {task.fields[loss]}")) as bar:
-        task = bar.add_task("", total=cfg.max_steps, loss="-")
-        result = run_training(cfg, resume=resume, callback=lambda info: bar.update(
-            task, completed=info["step"], loss=f"{info['loss']:.4f}"))
-    accelerator = result["accelerator"]
-    if accelerator.is_main_process:
-        final = Path(cfg.output_dir) / "final"
-        if cfg.adapter == "lora":
-            paths = export_lora(result["model"], final, overwrite=True)
-            typer.echo(f"exported LoRA: {paths['diffusers']} (diffusers) and {paths['diffsynth']} (DiffSynth, W + α·B·A)")
-        else:
-            result["model"].save_pretrained(str(final / "transformer"))
-            typer.echo(f"saved the fine-tuned transformer to {final / 'transformer'}")
-
-
-def _first_line(err: Exception) -> str:
-    """An exception's first line for the command line: the library's ``overwrite=True`` becomes ``--overwrite``."""
-    text = str(err).strip("'\"").splitlines()[0] if str(err).strip("'\"") else err.__class__.__name__
-    return text.replace("pass overwrite=True (CLI: --overwrite)", "pass --overwrite").replace(
-        "pass overwrite=True", "pass --overwrite")
-
-
-@app.command("export")
-def export_command(
-    run: Annotated[Path, typer.Argument(help="A `pusa train` output_dir (holding checkpoints/).")],
-    step: Annotated[Optional[int], typer.Option(help="Checkpoint step; default: the newest.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder; default RUN/export-step-NNNNNNNN.")] = None,
-    ema: Annotated[bool, typer.Option(help="Export the EMA weights (runs with ema_decay > 0).")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing export.")] = False,
-) -> None:
-    """Export any checkpoint of a training run as a LoRA (or a full transformer), to sample or compare it."""
-    try:
-        if out is not None and out.exists() and not out.is_dir():
-            raise UserError(f"--out {out}: is a file, expected a folder (the export writes diffusers/ and "
-                            f"pusa_lora_diffsynth.safetensors into it); choose another path")
-        from pusa.training.export import export_checkpoint
-
-        folder = export_checkpoint(run, step, out, ema=ema, overwrite=overwrite)
-    except (UserError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as err:
-        _fail(_first_line(err))
-    else:
-        typer.echo(f"exported to {folder}")
-
-
-@app.command("convert-lora")
-def convert_lora_command(
-    src: Annotated[Path, typer.Argument(help="LoRA .safetensors: DiffSynth, ComfyUI, musubi or diffusers layout.")],
-    dst: Annotated[Path, typer.Argument(help="Output .safetensors.")],
-    to: Annotated[str, typer.Option(help="Target layout: diffusers, comfy or diffsynth (musubi also works).")],
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
-) -> None:
-    """Convert a Wan LoRA between layouts, keeping its delta at every strength (alpha/r folded or kept as .alpha)."""
-    try:
-        from pusa.io import check_writable
-        from pusa.models.lora import convert_lora_file
-
-        if not (dst.exists() and not overwrite):  # an existing DST without --overwrite: the library says so
-            check_writable(dst, "output")
-        typer.echo(convert_lora_file(src, dst, to, overwrite=overwrite).summary())
-    except (UserError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as err:
-        _fail(_first_line(err))
-
-
-@app.command()
-def world(
-    out: Annotated[Path, typer.Argument(help="Folder for clip_NNNNN.mp4 + metadata.csv (+ world.jsonl ground truth).")],
-    n: Annotated[int, typer.Option(help="Number of clips.")] = 100,
-    seed: Annotated[int, typer.Option(help="Dataset seed.")] = 0,
-    preset: Annotated[str, typer.Option(help="World preset: easy, medium or full.")] = "easy",
-    frames: Annotated[int, typer.Option(help="Frames per clip.")] = 17,
-    height: Annotated[int, typer.Option(help="Height in pixels.")] = 64,
-    width: Annotated[int, typer.Option(help="Width in pixels.")] = 64,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing clips.")] = False,
-) -> None:
-    """Write a dataset of procedural world clips with captions (the layout `pusa preprocess` reads).
-
-    A run stopped early keeps its clips and world.jsonl (metadata.csv comes last): the same command resumes it."""
-    from pusa.world.dataset import check_request
-
-    state = {"start": None, "done": 0}
-    try:
-        check_request(n, frames, height, width, seed, names={"n": "--n ", "num_frames": "--frames ",
-                                                             "height": "--height ", "width": "--width ",
-                                                             "seed": "--seed "})
-        if out.exists() and not out.is_dir():
-            raise UserError(f"{out}: is a file, expected a folder for the dataset; choose another path")
-        if (out / "metadata.csv").exists() and not overwrite:
-            raise UserError(f"{out / 'metadata.csv'} already exists; pass --overwrite or choose another folder")
-        from pusa.io import check_writable
-
-        try:
-            check_writable(out / "metadata.csv", "OUT")
-        except ValueError as err:
-            raise UserError(f"{out}: {str(err).split(': ', 1)[-1]}") from None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        from pusa.world import write_dataset
-        with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      TextColumn("{task.description}"), transient=True) as bar:
-            task = bar.add_task("", total=n)
-
-            def progress(done: int, total: int, name: str) -> None:
-                if state["start"] is None:
-                    state["start"] = done
-                    if done:
-                        bar.console.print(f"resuming {out}: {done} of {total} clips already written",
-                                          soft_wrap=True, highlight=False, markup=False)
-                state["done"] = done
-                bar.update(task, completed=done, description=name)
-
-            path = write_dataset(out, n, seed=seed, config=preset, num_frames=frames, height=height, width=width,
-                                 overwrite=overwrite, progress=progress)
-        typer.echo(f"wrote {n} clips and {path}")
-    except KeyboardInterrupt:
-        typer.echo(f"interrupted after {state['done']} of {n} clips: {out} holds them and their world.jsonl lines, "
-                   f"no metadata.csv yet; run the same command again to resume", err=True)
-        raise typer.Exit(130) from None
-    except (UserError, ValueError, TypeError, KeyError, FileExistsError) as err:
-        _fail(_first_line(err))
-
-
-@app.command("eval")
-def eval_command(
-    folder: Annotated[Path, typer.Argument(help="Folder of videos to score (mp4, mov, …), e.g. a --batch --out-dir.")],
-    out: Annotated[Optional[Path], typer.Option(help="Report folder (default: FOLDER/eval).")] = None,
-    backend: Annotated[str, typer.Option(help="auto (vbench where usable, else proxy), proxy, or vbench (required).")] = "auto",
-    vbench_weights: Annotated[Optional[Path], typer.Option(help="Local VBench weights (VBENCH_CACHE_DIR layout); default $PUSA_VBENCH_WEIGHTS. Never downloaded.")] = None,
-    vbench_python: Annotated[Optional[Path], typer.Option(help="Python of the environment where vbench is installed (default: this one).")] = None,
-    device: Annotated[str, typer.Option(help="Device for the vbench backend: auto, cpu, cuda, …")] = "auto",
-    max_sheets: Annotated[int, typer.Option(help="Contact sheets for at most this many prompt groups.")] = 32,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing report.")] = False,
-) -> None:
-    """Score every video in FOLDER (proxy / vbench / world backends) and write report.md, scores.json/csv and PNG plots."""
-    try:
-        _eval(folder, out if out is not None else folder / "eval", backend, vbench_weights, vbench_python, device,
-              max_sheets, overwrite)
-    except (UserError, ValueError, FileNotFoundError, FileExistsError) as err:
-        _fail(str(err).splitlines()[0] if str(err) else err.__class__.__name__)
-
-
-def _eval(folder, out, backend, vbench_weights, vbench_python, device, max_sheets, overwrite) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("matplotlib") is None:
-        raise UserError("pusa eval draws its plots with matplotlib: pip install 'pusa[eval]'")
-    if max_sheets < 0:
-        raise UserError(f"--max-sheets {max_sheets}: must be >= 0")
-    if device != "auto":
-        from pusa.devices import check_device
-
-        if vbench_python is None:
-            check_device(device)  # vbench runs here: the device must exist here
-        else:  # vbench runs in another environment, which may see other devices: check the spelling only
-            try:
-                check_device(device)
-            except ValueError as err:
-                if "not a device" in str(err):
-                    raise
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from pusa.eval.report import check_outputs, evaluate_folder, write_report
-
-    check_outputs(out, overwrite)  # before any scoring
-    python = str(vbench_python) if vbench_python is not None else None
-    with Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  transient=True) as bar:
-        task = bar.add_task("", total=None)
-        ev = evaluate_folder(folder, backend, vbench_weights, python, device,
-                             progress=lambda done, total, name: bar.update(task, completed=done, total=total,
-                                                                           description=name))
-    for skipped in ev.skipped:
-        typer.echo(f"warning: skipped {skipped['file']}: {skipped['reason']}", err=True)
-    paths = write_report(ev, out, overwrite=overwrite, max_sheets=max_sheets)
-    t = ev.total
-    summary = (f"{t['label']} {t['value']:.2f}" if t["value"] is not None
-               else f"{t['label']}: not computed (missing {', '.join(t['missing'])})")
-    typer.echo(f"wrote {paths[0]} ({len(ev.videos)} videos, {len(ev.skipped)} skipped; {summary})")
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    name = host.strip().strip("[]")
-    if name.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-@app.command()
-def ui(
-    model: Annotated[Optional[Path], typer.Option(help="Pipeline folder (default: the embedded Pusa-mini model).")] = None,
-    lora: Annotated[Optional[Path], typer.Option(help="LoRA .safetensors, loaded once; its strength is a slider.")] = None,
-    host: Annotated[str, typer.Option(help="Address to bind; anything but 127.0.0.1 exposes the app to your network.")] = "127.0.0.1",
-    port: Annotated[Optional[int], typer.Option(help="Port (default: 7860, or the next free one).")] = None,
-    out_dir: Annotated[Path, typer.Option(help="Folder for every output (one subfolder per generation).")] = Path("pusa-ui"),
-) -> None:
-    """Open the web app: every task in the browser, with the per-frame timeline."""
-    try:
-        if port is not None and not 1 <= port <= 65535:
-            raise UserError(f"--port {port}: must be 1-65535 (or leave it out for 7860 or the next free port)")
-        if not host.strip():
-            raise UserError("--host '': give an address to bind, e.g. 127.0.0.1")
-        if not _is_loopback(host):
-            typer.echo(f"warning: binding {host} exposes the app to your network", err=True)
-        if lora is not None and not lora.exists():
-            raise UserError(f"--lora {lora}: file not found")
-        if lora is not None:
-            from pusa.models.lora import check_lora_file
-
-            try:
-                check_lora_file(lora)
-            except ValueError as err:
-                raise UserError(f"--lora {str(err).removeprefix('LoRA ')}") from None
-        if model is not None:
-            from pusa.models.checkpoints import detect_base_layout
-
-            detect_base_layout(model)
-        try:
-            import gradio  # noqa: F401
-
-            from pusa.ui import launch
-        except ImportError:
-            raise UserError("the web app needs gradio: pip install 'pusa[ui]'") from None
-        launch(model=model, lora=lora, out_dir=out_dir, host=host, port=port)
-    except (UserError, ValueError, FileNotFoundError, RuntimeError, OSError) as err:
-        _fail(str(err).splitlines()[0] if str(err) else err.__class__.__name__)
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

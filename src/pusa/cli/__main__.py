@@ -1,0 +1,5 @@
+"""``python -m pusa.cli``."""
+
+from pusa.cli import main
+
+main()
