@@ -163,9 +163,8 @@ def test_sequence_parallel_needs_a_launcher(model_dir, tmp_path):
 
 
 def test_lora_2_needs_a_two_expert_model(model_dir, tmp_path):
-    from safetensors.torch import save_file
-
     import torch
+    from safetensors.torch import save_file
 
     save_file({"blocks.0.self_attn.q.lora_A.default.weight": torch.zeros(2, 16),
                "blocks.0.self_attn.q.lora_B.default.weight": torch.zeros(16, 2)}, tmp_path / "low.safetensors")

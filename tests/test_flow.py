@@ -20,8 +20,8 @@ from pusa.flow import (
     interpolate,
     loss_frame_weights,
     shift_sigma,
-    training_sigma_grid,
     task_sigmas,
+    training_sigma_grid,
     training_sigmas,
 )
 

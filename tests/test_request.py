@@ -128,15 +128,13 @@ def _free_port() -> int:
 def test_an_oversized_request_is_refused_in_under_a_second_with_the_estimate(tmp_path, monkeypatch):
     import time
 
-    from typer.testing import CliRunner
-
-    from pusa.cli import app
-
     import torch  # noqa: F401  (imports are the CLI's start-up, not the check)
+    from typer.testing import CliRunner
 
     import pusa.devices  # noqa: F401
     import pusa.memory  # noqa: F401
     import pusa.request  # noqa: F401
+    from pusa.cli import app
 
     monkeypatch.setenv("PUSA_MEMORY_BUDGET_GB", "0.01")  # a device with 10 MiB
     out = tmp_path / "big.mp4"

@@ -138,9 +138,8 @@ def test_embedded_studio_runs_text_to_video_on_the_base_weights_like_the_cli(tmp
     shown command reproduces its video. Other tabs keep the VTA LoRA."""
     import torch
 
-    from pusa.ui.app import load_studio
-
     from pusa.mini.shipped import T2V_VTA_STRENGTH
+    from pusa.ui.app import load_studio
 
     if T2V_VTA_STRENGTH is None:
         pytest.skip("the shipped Pusa-mini runs text-to-video with its VTA LoRA on, like every other task")

@@ -14,7 +14,8 @@ def launch(model=None, lora=None, out_dir="pusa-ui", host: str = "127.0.0.1", po
     from pathlib import Path
 
     os.environ["GRADIO_TEMP_DIR"] = str((Path(out_dir) / ".gradio").resolve())  # before gradio is imported
-    from pusa.ui.app import launch as launch_app, load_studio
+    from pusa.ui.app import launch as launch_app
+    from pusa.ui.app import load_studio
 
     studio = load_studio(Path(model) if model else None, Path(lora) if lora else None, Path(out_dir))
     return launch_app(studio, host=host, port=port, block=block)

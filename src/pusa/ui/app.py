@@ -262,7 +262,7 @@ def load_studio(model: Path | None, lora: Path | None, out_dir: Path) -> Studio:
     each request needs through :class:`pusa.request.Models`, exactly as ``pusa generate`` does."""
     import torch
 
-    from pusa.request import Models, ModelRules, ModelSpec, rules_for
+    from pusa.request import ModelRules, Models, ModelSpec, rules_for
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if model is not None:

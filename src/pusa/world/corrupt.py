@@ -14,7 +14,7 @@ import numpy as np
 from pusa.world.clip import Clip
 from pusa.world.config import PALETTE
 from pusa.world.render import draw
-from pusa.world.scene import ObjectState, walls, simulate, simulate_from
+from pusa.world.scene import ObjectState, simulate, simulate_from, walls
 
 
 def jitter(clip: Clip, sigma_px: float = 1.5, seed: int = 0) -> np.ndarray:
