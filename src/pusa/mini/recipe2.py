@@ -38,6 +38,9 @@ VTA_SEED = 7
 # The VTA stage's conditioning tasks, drawn uniformly from this list: image-to-video three times as often as
 # each other pattern, since that is the task whose free frames must read the caption's direction.
 VTA_PATTERNS = ("i2v", "i2v", "i2v", "prefix", "start_end", "keyframes")
+# A base trained on tasks from scratch (``--base-p-cond``): image-to-video two thirds of the conditioning samples,
+# as in issue 18's probe that learnt the caption's direction in 30 minutes.
+BASE_PATTERNS = ("i2v",) * 6 + ("prefix", "start_end", "keyframes")
 
 
 def probe_logger(folder: Path, given_first: bool, progress=print):
@@ -70,18 +73,22 @@ def stage_autoencoder(work: Path, minutes: float | None, threads: int, **overrid
     return train_autoencoder(cfg, progress=lambda m: print(m, flush=True))
 
 
-def stage_base(work: Path, minutes: float | None, threads: int, batch: int, **overrides) -> Path:
-    """``overrides``: PretrainConfig fields (tests: max_steps, checkpoint_every)."""
+def stage_base(work: Path, minutes: float | None, threads: int, batch: int, p_cond: float = 0.0,
+               patterns: tuple = BASE_PATTERNS, **overrides) -> Path:
+    """``p_cond`` 0 is the paper's base (scalar timesteps, T2V only); above 0 that share of samples are
+    conditioning tasks drawn from ``patterns`` (FAFM from scratch: the VTA model trained as one stage), the rest
+    scalar T2V. ``overrides``: PretrainConfig fields (tests: max_steps, checkpoint_every)."""
     from pusa.mini.pretrain import PretrainConfig, pretrain
 
     cfg = PretrainConfig(**{**dict(out=str(work / "base"), minutes=minutes, batch_size=batch, lr=5e-4,
                                    warmup_steps=100, ema_decay=0.998, shift=3.0, mixture=(("easy", 0.8), ("medium", 0.2)),
                                    seed=BASE_SEED, workers=0, checkpoint_every=100, model=asdict(MINI2), device="cpu",
-                                   autoencoder=str(work / "ae" / "autoencoder"), threads=threads), **overrides})
+                                   autoencoder=str(work / "ae" / "autoencoder"), threads=threads, p_async=0.0,
+                                   p_cond=p_cond, patterns=tuple(patterns)), **overrides})
     if (work / "base" / "pretrain_result.json").exists() and _finished(work / "base"):
         return work / "base" / "transformer"
     return pretrain(cfg, progress=lambda m: print(m, flush=True),
-                    on_checkpoint=probe_logger(work / "base", given_first=False))
+                    on_checkpoint=probe_logger(work / "base", given_first=p_cond > 0))
 
 
 def stage_vta(work: Path, minutes: float | None, threads: int, batch: int, p_cond: float, rank: int, lr: float,
@@ -119,6 +126,10 @@ def _vta_full(work: Path) -> bool:
     return (work / "vta" / "transformer" / "config.json").is_file()
 
 
+def _vta_trained(work: Path) -> bool:
+    return _vta_full(work) or (work / "vta" / "final").is_dir()
+
+
 def _vta_delta(work: Path) -> dict:
     """Δ = W_VTA − W_base over the transformer's parameters (a full VTA fine-tune)."""
     import torch
@@ -132,7 +143,7 @@ def _vta_delta(work: Path) -> dict:
     return weight_delta({k: v.detach() for k, v in tuned.items()}, {k: v.detach() for k, v in base.items()})
 
 
-def _write_vta_step(work: Path, folder: Path) -> Path:
+def _write_vta_step(work: Path, folder: Path) -> Path | None:
     """The VTA step into FOLDER under the shipped names: Δ of a full fine-tune, or the LoRA; the other is removed."""
     import shutil
 
@@ -142,6 +153,8 @@ def _write_vta_step(work: Path, folder: Path) -> Path:
 
     for name in (LORA.name, VTA_DELTA.name):
         (folder / name).unlink(missing_ok=True)
+    if not _vta_trained(work):  # a base trained on the tasks from scratch: it is the whole model
+        return None
     if _vta_full(work):
         target = folder / VTA_DELTA.name
         save_file(_vta_delta(work), str(target))
@@ -210,7 +223,9 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--ae-minutes", type=float, default=28.0)
     p.add_argument("--base-minutes", type=float, default=35.0)
-    p.add_argument("--vta-minutes", type=float, default=55.0)
+    p.add_argument("--vta-minutes", type=float, default=55.0, help="0: no VTA stage (with --base-p-cond)")
+    p.add_argument("--base-p-cond", type=float, default=0.0,
+                   help="base: share of conditioning-task samples (0: the paper's T2V base with scalar timesteps)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--p-cond", type=float, default=0.8, help="VTA stage: share of conditioning-task samples")
     p.add_argument("--rank", type=int, default=64)
@@ -227,8 +242,8 @@ def main() -> None:
     if "autoencoder" in stages:
         stage_autoencoder(a.work, a.ae_minutes, a.threads)
     if "base" in stages:
-        stage_base(a.work, a.base_minutes, a.threads, a.batch)
-    if "vta" in stages:
+        stage_base(a.work, a.base_minutes, a.threads, a.batch, a.base_p_cond)
+    if "vta" in stages and a.vta_minutes > 0:
         lr = a.lr if a.lr is not None else (5e-4 if a.vta_adapter == "full" else 1e-3)
         stage_vta(a.work, a.vta_minutes, a.threads, a.batch, a.p_cond, a.rank, lr, a.vta_adapter, a.p_async)
     if a.stage == "ship":

@@ -28,13 +28,15 @@ WARM_START = 0.9
 T2V_VTA_STRENGTH = 0.0
 
 
-def vta_step() -> Path:
-    """The shipped Pusa step: the full fine-tune's Δ where it ships, else the VTA LoRA."""
-    return VTA_DELTA if VTA_DELTA.is_file() else LORA
+def vta_step() -> Path | None:
+    """The shipped Pusa step: the full fine-tune's Δ, or the VTA LoRA, or None where the transformer was itself
+    trained on the tasks with FAFM from scratch (it is the whole model; the VTA strength has no effect)."""
+    return next((p for p in (VTA_DELTA, LORA) if p.is_file()), None)
 
 
 def shipped_files() -> list[Path]:
-    return [TRANSFORMER / "config.json", vta_step()] + ([AUTOENCODER / "config.json"] if AUTOENCODER.is_dir() else [])
+    return ([TRANSFORMER / "config.json"] + [p for p in (vta_step(),) if p is not None]
+            + ([AUTOENCODER / "config.json"] if AUTOENCODER.is_dir() else []))
 
 
 def weight_delta(tuned, base) -> dict:
@@ -89,14 +91,14 @@ def default_pipeline(lora_strength: float = 1.0, fuse: bool = True, device: str 
         from safetensors.torch import load_file
 
         apply_weight_delta(pipe.transformer, load_file(str(VTA_DELTA)), lora_strength)
-    elif lora_strength:
+    elif lora_strength and LORA.is_file():
         from pusa.models.lora import fuse_loras, load_loras
 
         load_loras(pipe, [LORA], [lora_strength], names=["pusa_mini"])
         if fuse:
             fuse_loras(pipe)
     if dtype is not None and dtype != torch.float32:
-        if lora_strength and not fuse and not VTA_DELTA.is_file():
+        if lora_strength and not fuse and LORA.is_file() and not VTA_DELTA.is_file():
             raise ValueError("dtype other than float32 needs fuse=True (an unfused LoRA would run in float32)")
         from pusa.models.transformer import cast_keeping_fp32
 
