@@ -20,6 +20,7 @@ from pusa.mini.shipped import (
     WARM_START,
     WEIGHTS,
     shipped_files,
+    vta_step,
 )
 
 runner = CliRunner()
@@ -58,8 +59,11 @@ def test_default_pipeline_is_the_mini_geometry_with_its_lora_fused(mini):
     t = torch.tensor([[0.0, 600.0, 700.0, 800.0, 900.0]])  # per-frame: the VTA path
     with torch.no_grad():
         v_fused, v_base, v_unfused = (p.transformer(x, t, text, return_dict=False)[0] for p in (mini, base, unfused))
-    assert (v_fused - v_base).abs().max() > 1e-3  # the VTA LoRA changes the model
     assert torch.allclose(v_fused, v_unfused, atol=1e-4)  # fusing is exact
+    if vta_step() is None:  # trained on the tasks from scratch: one transformer, the strength has no effect
+        assert torch.equal(v_fused, v_base) and not LORA.exists() and not VTA_DELTA.exists()
+        return
+    assert (v_fused - v_base).abs().max() > 1e-3  # the VTA step changes the model
     if VTA_DELTA.is_file():  # a full VTA fine-tune's Δ covers every weight
         from safetensors.torch import load_file
 
