@@ -142,7 +142,7 @@ def test_embedded_studio_runs_text_to_video_on_the_base_weights_like_the_cli(tmp
     from pusa.ui.app import load_studio
 
     if T2V_VTA_STRENGTH is None:
-        pytest.skip("the shipped Pusa-mini runs text-to-video with its VTA LoRA on, like every other task")
+        pytest.skip("the shipped Pusa-mini runs text-to-video on the same weights as every other task")
     studio = load_studio(None, None, tmp_path)
     t2v_pipe = studio.models.get(T2V_VTA_STRENGTH)
     assert t2v_pipe is not studio.pipe

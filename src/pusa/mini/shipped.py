@@ -23,9 +23,10 @@ NAME = "pusa-mini (embedded)"
 # (``pusa generate`` and ``pusa ui`` defaults; ``--warm-start 1`` is the paper's start from pure noise).
 # Measured over 64 held-out clips in docs/results/warm_start.md.
 WARM_START = 0.9
-# The VTA LoRA strength plain text-to-video runs at (``pusa.request.rules_for``): 0, the base weights, which
-# follow the caption better on this model (docs/results/non_destructive.md).
-T2V_VTA_STRENGTH = 0.0
+# The VTA strength plain text-to-video runs at (``pusa.request.rules_for``); None: the same model as every task.
+# Pusa-mini 2 is one transformer trained on every task with FAFM (no separate VTA step), so it is None. Pusa-mini 1
+# ran text-to-video at 0, its base weights (docs/results/non_destructive.md).
+T2V_VTA_STRENGTH = None
 
 
 def vta_step() -> Path | None:
