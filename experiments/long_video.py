@@ -212,6 +212,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--frames", type=int, default=161, help="frames per long video (4·k+1)")
     p.add_argument("--memory", action="store_true", help="also measure peak memory at 17 and --frames frames")
     p.add_argument("--memory-probe", type=int, default=None, help="(internal) one memory run of this many frames")
+    p.add_argument("--cells", default="", help="comma-separated indices into the cell list (default: all; 0, the "
+                   "reference, is always run)")
     args = p.parse_args(argv)
     if args.memory_probe is not None:
         return memory_probe(args.memory_probe, args.steps, args.dtype)
@@ -224,6 +226,11 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.time()
     models = Models(ModelSpec(dtype=args.dtype))
     todo = cells()
+    if args.cells:
+        picked = {0} | {int(i) for i in args.cells.split(",")}
+        if max(picked) >= len(todo):
+            raise SystemExit(f"--cells: indices 0–{len(todo) - 1}")
+        todo = [c for i, c in enumerate(todo) if i in picked]
     progress = Progress(NAME, args.n * len(todo))
     rows: dict[str, list[dict[str, float]]] = {c.name: [] for c in todo}
     sheet = None
@@ -246,8 +253,8 @@ def main(argv: list[str] | None = None) -> None:
                   f"![long video]({NAME}_sheet.png)", "", "Its plan:", "", *(f"    {line}" for line in sheet[2])]
     if args.memory:
         notes += ["", memory_notes(args.frames, args.steps, args.dtype)]
-    shown = Namespace(**{k: v for k, v in vars(args).items() if k not in ("memory", "memory_probe")})
-    again = command(NAME, shown) + (" --memory" if args.memory else "")
+    shown = Namespace(**{k: v for k, v in vars(args).items() if k not in ("memory", "memory_probe", "cells")})
+    again = command(NAME, shown) + (" --memory" if args.memory else "") + (f" --cells {args.cells}" if args.cells else "")
     md, _ = write_results(NAME, out, f"Long video on Pusa-mini: {args.frames} frames, window 17", summarize(rows),
                           again, time.time() - t0, "\n".join(notes))
     print(f"wrote {md}")

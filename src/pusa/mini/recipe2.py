@@ -1,16 +1,19 @@
 """Pusa-mini 2's whole recipe on a CPU, in one resumable command:
 
-    nice python -m pusa.mini.recipe2 WORK [--threads 2] [--ae-minutes 28] [--base-minutes 35] [--vta-minutes 55]
+    nice python -m pusa.mini.recipe2 WORK                     # the shipped Pusa-mini 2 (docs/mini2.md)
+    nice python -m pusa.mini.recipe2 WORK --base-p-cond 0 --base-minutes 35 --vta-minutes 55   # the paper's order
 
 Stages, each skipped when done and resumed from its newest checkpoint when stopped:
 1. autoencoder: the learned causal autoencoder (:mod:`pusa.mini.autoencoder`, 17×64×64 → 16×5×8×8)
    → WORK/ae/autoencoder;
-2. base: a fresh Wan DiT (``MINI2``: dim 192, 6 layers, patch 1, velocity) learns text-to-video flow
-   matching with one σ per clip (the paper's base) on clips streamed through that autoencoder
-   → WORK/base/transformer (EMA);
-3. vta: the Pusa step on the base, trained with FAFM (per-frame σ) where a share p_cond of samples are
-   conditioning tasks (given frames at σ = 0, image-to-video the most common) and the rest PTSS with
-   p_async: by default a full fine-tune of every weight → WORK/vta/transformer, or with
+2. base: a fresh Wan DiT (``MINI2``: dim 192, 6 layers, patch 1, velocity) on clips streamed through that
+   autoencoder → WORK/base/transformer (EMA). By default (the shipped model) it learns every task at once
+   with FAFM: a share ``--base-p-cond`` 0.8 of samples are conditioning tasks (image-to-video two thirds of
+   them), the rest text-to-video with one σ per clip; with ``--base-p-cond 0`` it is the paper's base
+   (text-to-video only, scalar timesteps) for a VTA stage to adapt;
+3. vta (``--vta-minutes`` > 0): the Pusa step on the base, trained with FAFM (per-frame σ) where a share
+   p_cond of samples are conditioning tasks (given frames at σ = 0, image-to-video the most common) and the
+   rest PTSS with p_async: by default a full fine-tune of every weight → WORK/vta/transformer, or with
    ``--vta-adapter lora`` a VTA LoRA → WORK/vta/final;
 4. assemble: WORK/pipeline, a PusaPipeline folder with the three (the VTA step as the shipped files name
    it), WORK/pipeline_vta for a full fine-tune, and WORK/recipe.json with each stage's wall and CPU seconds;
@@ -175,7 +178,8 @@ def stage_assemble(work: Path) -> Path:
 
     stages = ("base", "vta") if _vta_full(work) else ("base",)
     for stage in stages:
-        transformer = PusaTransformer3DModel.from_pretrained(str(work / stage / "transformer"), torch_dtype=torch.float32)
+        transformer = PusaTransformer3DModel.from_pretrained(str(work / stage / "transformer"),
+                                                             torch_dtype=torch.float32)
         pipe = build_pipeline(transformer, config=MINI2, vae=load_autoencoder(work / "ae" / "autoencoder"))
         pipe.save_pretrained(work / ("pipeline" if stage == "base" else "pipeline_vta"))
     _write_vta_step(work, work / "pipeline")
@@ -222,9 +226,10 @@ def main() -> None:
     p.add_argument("work", type=Path)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--ae-minutes", type=float, default=28.0)
-    p.add_argument("--base-minutes", type=float, default=35.0)
-    p.add_argument("--vta-minutes", type=float, default=55.0, help="0: no VTA stage (with --base-p-cond)")
-    p.add_argument("--base-p-cond", type=float, default=0.0,
+    p.add_argument("--base-minutes", type=float, default=55.0)
+    p.add_argument("--vta-minutes", type=float, default=0.0,
+                   help="0 (the shipped recipe): no VTA stage; e.g. 55 with --base-p-cond 0 for the paper's order")
+    p.add_argument("--base-p-cond", type=float, default=0.8,
                    help="base: share of conditioning-task samples (0: the paper's T2V base with scalar timesteps)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--p-cond", type=float, default=0.8, help="VTA stage: share of conditioning-task samples")
