@@ -364,3 +364,24 @@ def test_web_app_studio_runs_a_long_video_with_a_timeline_over_every_latent(tiny
     result = studio.run(job, callback=lambda info: rows.append(noise_levels(planned, info["sigma_next"].tolist())))
     assert read_video(result.video)[0].shape[0] == 21 and len(rows) == 3 * 2  # 3 windows of 2 steps
     assert "--frames 21" in job.command
+
+
+def test_chunked_decode_is_exact_for_the_learned_mini_autoencoder():
+    """Pusa-mini 2's autoencoder decodes each latent alone, so pusa.long decodes long videos in window-sized
+    chunks (bounded memory) and gets exactly one decode's frames."""
+    from types import SimpleNamespace
+
+    from pusa.long import decode
+    from pusa.models.causal_autoencoder import CausalConvAutoencoder
+
+    torch.manual_seed(0)
+    vae = CausalConvAutoencoder(spatial_factor=2, widths=(4, 8), latent_channels=3).eval()
+    assert vae.decodes_each_latent_alone
+    pipe = SimpleNamespace(temporal_factor=4,
+                           decode_latents=lambda z: vae.decode(z).sample.permute(0, 2, 3, 4, 1))
+    z = torch.randn(1, 3, 11, 4, 4)
+    with torch.no_grad():
+        whole = decode(pipe, z)
+        chunked = decode(pipe, z, chunk=5)
+    assert whole.shape == chunked.shape == (41, 8, 8, 3)
+    np.testing.assert_allclose(chunked, whole, atol=1e-5)

@@ -20,7 +20,8 @@ Prompts can change along the video: ``prompts=[(start, end, text), …]`` in pix
 window takes the one covering most of its new frames (the main prompt where none does).
 
 Memory: the latents of the whole video ([1, C, F, h, w], small) plus one window's work; the video is decoded
-once at the end (``decode_chunk`` latents at a time if asked), never inside the loop. A single window is exactly
+once at the end (``decode_chunk`` latents at a time if asked, or a window's worth where the autoencoder decodes each latent
+alone, as Pusa-mini's do), never inside the loop. A single window is exactly
 :meth:`PusaPipeline.__call__` (same noise draws, same operations, bit for bit).
 """
 
@@ -588,6 +589,8 @@ def long_video(pipe, prompt: str = "", negative_prompt: str | None = None,
     if output_type == "latent":
         frames = x_all
     else:
+        if decode_chunk is None and getattr(pipe.vae, "decodes_each_latent_alone", False):
+            decode_chunk = max(w.stop - w.start for w in plan.windows)  # exact, and memory stays one window's
         frames = decode(pipe, x_all, decode_chunk)
     pipe.maybe_free_model_hooks()
     return LongVideo(frames, x_all, plan, first_S)

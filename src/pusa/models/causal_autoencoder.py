@@ -63,6 +63,8 @@ def _decoder(out_channels: int, widths: tuple[int, ...]) -> nn.Sequential:
 class CausalConvAutoencoder(ModelMixin, ConfigMixin):
     """Learned causal autoencoder: temporal factor r, spatial factor s = 2^(len(widths) − 1)."""
 
+    decodes_each_latent_alone = True  # no state across latents: pusa.long decodes a long video in chunks, exactly
+
     @register_to_config
     def __init__(self, temporal_factor: int = 4, spatial_factor: int = 8, widths: tuple[int, ...] = (16, 32, 64, 128),
                  latent_channels: int = 16, in_channels: int = 3, latents_mean: list[float] | None = None,

@@ -44,6 +44,8 @@ class PackingDecoderOutput(BaseOutput):
 class PackingAutoencoder(ModelMixin, ConfigMixin):
     """Lossless causal packing with temporal factor r and spatial factor s."""
 
+    decodes_each_latent_alone = True  # no state across latents: pusa.long decodes a long video in chunks, exactly
+
     @register_to_config
     def __init__(self, temporal_factor: int = 4, spatial_factor: int = 4, in_channels: int = 3) -> None:
         super().__init__()
