@@ -1,10 +1,13 @@
 """The trained Pusa-mini that ships inside the package: the default model of ``pusa generate`` and ``pusa ui``.
 
-``weights/transformer`` is the base text-to-video transformer. The Pusa step beside it is one of:
-``weights/pusa_mini_lora.safetensors``, a VTA LoRA (Pusa-mini 1, the Wan recipe), or
-``weights/pusa_mini_vta.safetensors``, the difference Δ = W_VTA − W_base of a full VTA fine-tune for every
-weight (Pusa-mini 2, as Pusa V0.5 fine-tuned Mochi), applied as W_base + s·Δ at VTA strength s. How they
-were trained: docs/mini.md and docs/mini2.md (the model cards).
+``weights/transformer`` is the transformer and ``weights/autoencoder`` the learned autoencoder (absent: the
+packing one). A Pusa step beside them is optional, in one of two forms:
+- ``weights/pusa_mini_lora.safetensors``, a VTA LoRA on a text-to-video base (Pusa-mini 1, the Wan recipe);
+- ``weights/pusa_mini_vta.safetensors``, the difference Δ = W_VTA − W_base of a full VTA fine-tune, for every
+  weight, applied as W_base + s·Δ at VTA strength s.
+
+Without one, the transformer was itself trained on every task with FAFM. That is Pusa-mini 2, shipped since
+2026-12-06. The model cards are docs/mini2.md and docs/mini.md.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ EXAMPLE_PROMPT = "a video of a little red disc heading to the lower right"  # th
 NAME = "pusa-mini (embedded)"
 # Conditioned tasks on Pusa-mini start their generated frames from the nearest given frame at σ = WARM_START
 # (``pusa generate`` and ``pusa ui`` defaults; ``--warm-start 1`` is the paper's start from pure noise).
-# Measured over 64 held-out clips in docs/results/warm_start.md.
+# Measured over 64 held-out clips on Pusa-mini 1 (docs/results/warm_start.md) and on a Pusa-mini 2 candidate
+# (docs/results/release_mini2_warm.md against release_mini2_plain.md).
 WARM_START = 0.9
 # The VTA strength plain text-to-video runs at (``pusa.request.rules_for``); None: the same model as every task.
 # Pusa-mini 2 is one transformer trained on every task with FAFM (no separate VTA step), so it is None. Pusa-mini 1
