@@ -177,3 +177,15 @@ def test_a_plain_diffusers_wan22_folder_gets_its_native_window_before_loading(tm
     (tmp_path / "model_index.json").write_text(json.dumps(MODEL_INDEX))
     found = spec_geometry(ModelSpec(model=tmp_path))
     assert found is not None and found[1] == (121, 704, 1280)  # TI2V-5B's own, not Wan2.1's 81×480×832
+
+
+def test_the_sheet_highlights_only_the_given_frames_not_the_warm_start():
+    from pusa.conditions import FrameCondition, plan_conditions, warm_start
+    from pusa.request import Generation
+
+    image = FrameCondition(np.zeros((1, 8, 8, 3), np.float32), start=0)
+    conditions = warm_start([image], num_frames=17, temporal_factor=4, strength=0.9)
+    assert len(conditions) == 2  # the image and the warm start of pixel frames 1-16
+    gen = Generation(frames=None, plans=plan_conditions(conditions, 17, 4), schedule=None, request=Request(),
+                     fps=16, temporal_factor=4)
+    assert gen.conditioned == {0}

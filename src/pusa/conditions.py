@@ -177,6 +177,9 @@ def fit_frames(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return x.clamp(0, 1).permute(0, 2, 3, 1)
 
 
+WARM_START_LABEL = "warm start"  # the label of the conditions :func:`warm_start` adds (not given by the user)
+
+
 def warm_start(conditions: Sequence[FrameCondition], num_frames: int, temporal_factor: int,
                strength: float) -> list[FrameCondition]:
     """The conditions plus a start for the free latent slots: each free pixel frame holds the nearest given
@@ -209,7 +212,7 @@ def warm_start(conditions: Sequence[FrameCondition], num_frames: int, temporal_f
         pixels = range(pixel_range(run[0], temporal_factor).start, pixel_range(run[-1], temporal_factor).stop)
         nearest = [min(given, key=lambda g: (abs(g - t), g)) for t in pixels]
         frames = torch.stack([fitted[given[g][0]][given[g][1]] for g in nearest])
-        out.append(FrameCondition(frames, pixels.start, float(strength), "warm start"))
+        out.append(FrameCondition(frames, pixels.start, float(strength), WARM_START_LABEL))
     return out
 
 

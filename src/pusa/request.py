@@ -323,7 +323,11 @@ class Generation:
 
     @property
     def conditioned(self) -> set[int]:
-        return {p for plan in self.plans for p in range(plan.condition.start, plan.condition.end + 1)}
+        """The pixel frames the user gave (the warm start's added conditions are drawn, not given)."""
+        from pusa.conditions import WARM_START_LABEL
+
+        return {p for plan in self.plans if plan.condition.label != WARM_START_LABEL
+                for p in range(plan.condition.start, plan.condition.end + 1)}
 
     def settings(self) -> dict[str, Any]:
         return {**self.request.settings(), "fps": self.fps, **self.extra,
