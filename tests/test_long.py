@@ -196,9 +196,10 @@ def test_overlap_stays_in_latent_space_and_the_video_is_decoded_once(tiny_packin
 
     out = long_video(pipe, "a red circle", conditions=C.i2v(img), num_frames=41, window=9, overlap=4,
                      generator=_gen(), callback=callback, **KW)
-    # the image once; the video after the loop, in window-sized chunks (11 latents in chunks of 3) since the
-    # packing autoencoder decodes each latent alone; nothing was decoded inside the loop (the callback checks)
-    assert calls == {"encode": 1, "decode": 4}
+    # the image once; the video after the loop, in chunks of window − 1 latents (11 latents in chunks of 2, each
+    # after one latent of context) since the packing autoencoder decodes each latent alone; nothing was decoded
+    # inside the loop (the callback checks)
+    assert calls == {"encode": 1, "decode": 6}
     assert len(finals) == len(out.plan.windows) == 5
     for w in range(1, 5):  # each window starts from the previous window's latents, kept exactly (m = 0)
         (a, _), x = finals[w]
@@ -385,5 +386,7 @@ def test_chunked_decode_is_exact_for_the_learned_mini_autoencoder():
     with torch.no_grad():
         whole = decode(pipe, z)
         chunked = decode(pipe, z, chunk=5)
-    assert whole.shape == chunked.shape == (41, 8, 8, 3)
+        lean = decode(pipe, z, chunk=4, context=1)  # what pusa.long uses for such autoencoders
+    assert whole.shape == chunked.shape == lean.shape == (41, 8, 8, 3)
     np.testing.assert_allclose(chunked, whole, atol=1e-5)
+    np.testing.assert_allclose(lean, whole, atol=1e-5)

@@ -589,9 +589,12 @@ def long_video(pipe, prompt: str = "", negative_prompt: str | None = None,
     if output_type == "latent":
         frames = x_all
     else:
+        context = DECODE_CONTEXT
         if decode_chunk is None and getattr(pipe.vae, "decodes_each_latent_alone", False):
-            decode_chunk = max(w.stop - w.start for w in plan.windows)  # exact, and memory stays one window's
-        frames = decode(pipe, x_all, decode_chunk)
+            # Exact with one latent of context (it takes the first-frame role and is dropped), and no call
+            # decodes more latents than a one-window video does: a window's worth of memory.
+            decode_chunk, context = max(1, max(w.stop - w.start for w in plan.windows) - 1), 1
+        frames = decode(pipe, x_all, decode_chunk, context)
     pipe.maybe_free_model_hooks()
     return LongVideo(frames, x_all, plan, first_S)
 
