@@ -12,6 +12,9 @@ start 0.9 for the chained schedule). Cells compare the schedules: chained with o
 - ``tracked``: share of frames where every object is found (the bar: ≥ 0.95);
 - ``colour_drift_err``: RGB distance of each object's colour over the last 4 frames from the first 4 (≤ 20);
   an object lost at the end counts 441 (black to white);
+- ``colour_window0_err``: the same distance for frames 13–16 (the end of the first window) against the first
+  4: the colour error a single window already makes, with nothing to accumulate; drift that grows over the
+  windows shows as ``colour_drift_err`` above it;
 - ``background_drift_err``: RGB distance of the frames' median colour, last 4 vs first 4 (≤ 10);
 - ``join_jump_px``: the objects' centroid step across each window join (the first new frame of windows
   1, 2, …); ``motion_px``: the median step between the other neighbouring frames; ``join_excess_px``:
@@ -127,13 +130,16 @@ def score(video: np.ndarray, clip, join_frames: list[int]) -> dict[str, float]:
     bg = clip.background[0]  # the easy world's background does not move
     tr = track(video, clip.colours, bg)
     found = tr.found.all(axis=1)  # [T]
-    colour = []
-    for k in range(len(clip.colours)):
-        start, end = tr.colour[:4, k], tr.colour[-4:, k]
-        if np.isnan(end).all() or np.isnan(start).all():
-            colour.append(LOST_COLOUR)
-        else:
-            colour.append(float(np.linalg.norm(np.nanmean(end, 0) - np.nanmean(start, 0))))
+    def colour_err(frames: slice) -> float:
+        out = []
+        for k in range(len(clip.colours)):
+            start, end = tr.colour[:4, k], tr.colour[frames, k]
+            if np.isnan(end).all() or np.isnan(start).all():
+                out.append(LOST_COLOUR)
+            else:
+                out.append(float(np.linalg.norm(np.nanmean(end, 0) - np.nanmean(start, 0))))
+        return float(np.mean(out))
+
     med = np.median(video.reshape(len(video), -1, 3).astype(np.float64), axis=1)  # [T, 3]
     bg_drift = float(np.linalg.norm(med[-4:].mean(0) - med[:4].mean(0)))
     with warnings.catch_warnings():  # all-nan rows (an object lost) stay nan
@@ -147,7 +153,8 @@ def score(video: np.ndarray, clip, join_frames: list[int]) -> dict[str, float]:
     jump = float(np.mean(jumps)) if jumps else motion
     excess = float(np.mean([j - motion for j in jumps])) if jumps else 0.0
     pop = float(np.mean(pops[at]) - np.median(pops[rest])) if at and rest else 0.0
-    row = {"tracked": float(found.mean()), "colour_drift_err": float(np.mean(colour)),
+    row = {"tracked": float(found.mean()), "colour_drift_err": colour_err(slice(-4, None)),
+           "colour_window0_err": colour_err(slice(13, 17)),
            "background_drift_err": bg_drift, "join_jump_px": jump, "motion_px": motion, "join_excess_px": excess,
            "join_pop_err": pop}
     ok = (row["tracked"] >= BARS["tracked"] and row["colour_drift_err"] <= BARS["colour_drift_err"]
