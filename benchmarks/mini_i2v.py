@@ -33,6 +33,28 @@ def cli_wall(out: Path, dtype: str) -> float:
     return time.perf_counter() - t0
 
 
+# What a fresh interpreter pays before any work: each line imports the previous one's modules plus its own.
+IMPORT_FLOOR = (("python", "pass"), ("torch", "import torch"),
+                ("torch._dynamo (diffusers imports it)", "import torch, torch._dynamo"),
+                ("diffusers ModelMixin", "import diffusers.models.modeling_utils"),
+                ("diffusers Wan transformer (its package imports every transformer)",
+                 "import diffusers.models.transformers.transformer_wan"),
+                ("pusa.loading + pusa.mini (what pusa generate imports)", "import pusa.loading, pusa.mini"))
+
+
+def import_floor(repeat: int) -> list[tuple[str, float]]:
+    """Median wall seconds of ``python -c STATEMENT`` for each of IMPORT_FLOOR."""
+    out = []
+    for name, statement in IMPORT_FLOOR:
+        walls = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", statement], check=True)
+            walls.append(time.perf_counter() - t0)
+        out.append((name, statistics.median(walls)))
+    return out
+
+
 def in_process(out: Path, repeat: int, dtype: str) -> dict[str, float]:
     import torch
 
@@ -71,6 +93,7 @@ def main() -> None:
     import torch
 
     print(f"machine: {torch.get_num_threads()} torch threads, torch {torch.__version__}")
+    print("import floor (fresh interpreter, median): " + ", ".join(f"{n} {w:.2f} s" for n, w in import_floor(a.repeat)))
     for dtype in a.dtype:
         with tempfile.TemporaryDirectory() as tmp:
             walls = [cli_wall(Path(tmp) / f"cli{i}.mp4", dtype) for i in range(a.repeat)]
