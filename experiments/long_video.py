@@ -6,7 +6,8 @@ Each held-out world clip gives its first frame (at pixel 0, m = 0) and its capti
 frames = 5 latents) makes ``--frames`` frames through the request path every face uses (``pusa generate
 --frames 161 --image first.png@0 --prompt CAPTION``), so the embedded model's rules apply (VTA LoRA on, warm
 start 0.9 for the chained schedule). Cells compare the schedules: chained with overlap K = 1, 2, 3 latents
-(4, 8, 12 frames), overlap noise m = 0, 0.2, 0.5, anti-drift (AdaIN to the first window) on, and staggered
+(4, 8, 12 frames), overlap noise m = 0, 0.2, 0.5, anti-drift (AdaIN to the first window) on, alone and with
+m = 0.2, and staggered
 (diffusion forcing) with K = 1, 2. Per video, with the clip's known object colours and background:
 
 - ``tracked``: share of frames where every object is found (the bar: ≥ 0.95);
@@ -65,6 +66,7 @@ def cells() -> list[LongCell]:
         LongCell("chained K=1 m=0.2", {"overlap": 4, "overlap_noise": 0.2}),
         LongCell("chained K=1 m=0.5", {"overlap": 4, "overlap_noise": 0.5}),
         LongCell("chained K=1 anti-drift", {"overlap": 4, "anti_drift": 1.0}),
+        LongCell("chained K=1 m=0.2 anti-drift", {"overlap": 4, "overlap_noise": 0.2, "anti_drift": 1.0}),
         LongCell("staggered K=1", {"overlap": 4, "schedule": "staggered"}),
         LongCell("staggered K=2", {"overlap": 8, "schedule": "staggered"}),
     ]
