@@ -60,12 +60,12 @@ class LongCell:
 
 def cells() -> list[LongCell]:
     return [
-        LongCell("chained K=1 m=0", {"overlap": 4}),
-        LongCell("chained K=2 m=0", {"overlap": 8}),
-        LongCell("chained K=3 m=0", {"overlap": 12}),
+        LongCell("chained K=1 m=0", {"overlap": 4, "overlap_noise": 0.0}),
+        LongCell("chained K=2 m=0", {"overlap": 8, "overlap_noise": 0.0}),
+        LongCell("chained K=3 m=0", {"overlap": 12, "overlap_noise": 0.0}),
         LongCell("chained K=1 m=0.2", {"overlap": 4, "overlap_noise": 0.2}),
         LongCell("chained K=1 m=0.5", {"overlap": 4, "overlap_noise": 0.5}),
-        LongCell("chained K=1 anti-drift", {"overlap": 4, "anti_drift": 1.0}),
+        LongCell("chained K=1 anti-drift", {"overlap": 4, "overlap_noise": 0.0, "anti_drift": 1.0}),
         LongCell("chained K=1 m=0.2 anti-drift", {"overlap": 4, "overlap_noise": 0.2, "anti_drift": 1.0}),
         LongCell("staggered K=1", {"overlap": 4, "schedule": "staggered"}),
         LongCell("staggered K=2", {"overlap": 8, "schedule": "staggered"}),

@@ -272,6 +272,22 @@ def test_long_requests_take_the_conditioned_rules():
     assert short.vta_strength == 0.0 and short.window is None
 
 
+def test_the_models_overlap_noise_rule_fills_only_a_chained_request_that_does_not_say():
+    cfg = type("Cfg", (), {"default_num_frames": 17, "default_height": 64, "default_width": 64})
+    rules = ModelRules(warm_start=0.9, overlap_noise=0.2)
+    assert resolve(Request(seed=0, num_frames=161), cfg, rules).overlap_noise == 0.2
+    assert resolve(Request(seed=0, num_frames=161, overlap_noise=0.0), cfg, rules).overlap_noise == 0.0  # said
+    assert resolve(Request(seed=0, num_frames=161, schedule="staggered"), cfg, rules).overlap_noise == 0.0
+    assert resolve(Request(seed=0, num_frames=161), cfg, ModelRules()).overlap_noise == 0.0  # other models
+
+
+def test_the_embedded_model_runs_long_videos_with_its_measured_overlap_noise():
+    from pusa.mini.shipped import LONG_OVERLAP_NOISE
+    from pusa.request import ModelSpec, rules_for
+
+    assert rules_for(ModelSpec()).overlap_noise == LONG_OVERLAP_NOISE == 0.2
+
+
 @pytest.mark.parametrize("fields, message", [
     ({"window": 17, "overlap": 17}, "overlap 17: must be smaller than the window (17 frames)"),
     ({"window": 17, "overlap": 6}, "overlap 6: must be whole latents, a multiple of 4; use 4 or 8"),

@@ -674,8 +674,11 @@ def resolve_long(resolved, request, default_window: int, rules, temporal_factor:
             raise ValueError("lag: only the staggered schedule has one; drop it or use --schedule staggered")
         if several and request.warm_start is None:
             warm = rules.warm_start
+    noise = request.overlap_noise
+    if noise is None:  # the model's rule applies to the chained schedule, where it was measured
+        noise = rules.overlap_noise if schedule == "chained" and rules.overlap_noise is not None else 0.0
     return replace(resolved, window=window, overlap=overlap, schedule=schedule, lag=lag, prompts=prompts,
-                   overlap_noise=request.overlap_noise if request.overlap_noise is not None else 0.0,
+                   overlap_noise=noise,
                    anti_drift=request.anti_drift if request.anti_drift is not None else 0.0,
                    warm_start=warm, vta_strength=strength)
 

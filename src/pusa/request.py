@@ -5,8 +5,8 @@ all go through the three steps here:
 
 1. :func:`resolve` fills what the request leaves open from the model: the preset's steps, CFG and shift,
    the model's geometry, a random seed (reported back), and the model's own run rules
-   (:class:`ModelRules`: for the embedded Pusa-mini, which VTA LoRA strength plain text-to-video runs and
-   the warm start of conditioned tasks). It checks every number (finite, within both bounds).
+   (:class:`ModelRules`: for the embedded Pusa-mini, which VTA LoRA strength plain text-to-video runs,
+   the warm start of conditioned tasks and the overlap noise of a chained long video). It checks every number (finite, within both bounds).
 2. :func:`run` samples the resolved request on a pipeline that :class:`Models` loaded for it.
 3. :func:`write_outputs` writes the mp4, its contact sheet and the settings json, atomically.
 """
@@ -50,10 +50,12 @@ class ModelSpec:
 class ModelRules:
     """How a model wants to be run when the request does not say: its VTA LoRA strength for plain
     text-to-video (embedded Pusa-mini only; None: the LoRA as loaded) and the warm start σ of
-    conditioned tasks (None: the paper's start from pure noise)."""
+    conditioned tasks (None: the paper's start from pure noise), and the noise multiplier of a chained long
+    video's overlap latents (None: 0)."""
 
     t2v_vta_strength: float | None = None
     warm_start: float | None = None
+    overlap_noise: float | None = None  # long video, chained: m of the overlap latents (None: 0, kept exactly)
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,9 @@ def rules_for(spec: ModelSpec) -> ModelRules:
     embedded model keep its VTA LoRA on for every task."""
     if not spec.embedded:
         return ModelRules()
-    from pusa.mini.shipped import T2V_VTA_STRENGTH, WARM_START
+    from pusa.mini.shipped import LONG_OVERLAP_NOISE, T2V_VTA_STRENGTH, WARM_START
 
-    return ModelRules(None if spec.loras else T2V_VTA_STRENGTH, WARM_START)
+    return ModelRules(None if spec.loras else T2V_VTA_STRENGTH, WARM_START, LONG_OVERLAP_NOISE)
 
 
 MAX_SIDE = 8192  # pixels; the memory estimate (pusa.memory) bounds what a device can hold
