@@ -23,9 +23,9 @@ m = 0.2, and staggered
   elsewhere (0–255; a colour or brightness pop at a join shows here);
 - ``pass``: 1 when all four bars hold for the video.
 
-Paired differences are against the default (chained, K = 1, m = 0). Writes OUT/long_video.md, its plot
-OUT/long_video.png and OUT/long_video_sheet.png, the contact sheet of clip 0's default video (every 4th frame,
-window joins framed). ``--memory`` adds peak memory of a 17-frame and a ``--frames`` run (each in its own
+Paired differences are against the reference (chained, K = 1, m = 0: the overlap kept exactly). Writes
+OUT/long_video.md, its plot OUT/long_video.png and OUT/long_video_sheet.png, the contact sheet of clip 0's
+reference video (every 4th frame, window joins framed). ``--memory`` adds peak memory of a 17-frame and a ``--frames`` run (each in its own
 process, measured from after loading: Linux VmHWM after a reset).
 """
 
