@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--every", type=int, default=50, help="steps between gap measurements")
+    p.add_argument("--probe-sigma", type=float, default=0.9, help="σ of the free latents in the gap probe")
+    p.add_argument("--sigma-floor", type=float, default=0.0,
+                   help="train σ drawn at shift 3 on [floor, 1] instead of [0, 1] (1 = always pure noise)")
     a = p.parse_args(argv)
     from pusa.flow import fafm_loss, interpolate, loss_frame_weights
     from pusa.mini import MiniConfig, new_transformer
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     train_gen, probe_gen = torch.Generator().manual_seed(1), torch.Generator().manual_seed(99)
     px0, captions = synthetic_batch(64, pattern, probe_gen)
     px1 = torch.randn(px0.shape, generator=probe_gen)
-    ptau = torch.full((64, FRAMES), 0.9)
+    ptau = torch.full((64, FRAMES), a.probe_sigma)
     ptau[:, 0] = 0.0
     states = [text(captions), text([reversed_caption(c) for c in captions])]
     autocast = torch.autocast("cpu", dtype=torch.bfloat16)
@@ -94,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     for step in range(1, a.max_steps + 1):
         x0, caps = synthetic_batch(a.batch, pattern, train_gen)
         u = torch.rand(a.batch, 1, generator=train_gen)
-        tau = (3 * u / (1 + 2 * u)).expand(a.batch, FRAMES).clone()  # one σ at shift 3
+        sigma = a.sigma_floor + (1 - a.sigma_floor) * 3 * u / (1 + 2 * u)  # one σ at shift 3
+        tau = sigma.expand(a.batch, FRAMES).clone()
         tau[:, 0] = 0.0
         x1 = torch.randn(x0.shape, generator=train_gen)
         with autocast:

@@ -368,6 +368,22 @@ def test_task_sigmas_task_fraction_matches_p_cond():
     assert abs(tasks - p) < 5 * sd
 
 
+def test_task_sigmas_p_pure_share_of_tasks_at_one():
+    n, p = 4000, 0.3
+    s = task_sigmas(n, 5, 1.0, p_pure=p, mode="continuous", generator=torch.Generator().manual_seed(6))
+    pure = torch.tensor([bool((row[row != 0] == 1.0).all()) for row in s]).float().mean().item()
+    assert abs(pure - p) < 5 * math.sqrt(p * (1 - p) / n)  # continuous shared draws are never exactly 1
+    assert ((s == 0) | (s == 1)).all(dim=1).float().mean().item() == pure  # given at 0, the rest at 1
+    plain = task_sigmas(n, 5, 1.0, p_pure=0.0, mode="continuous", generator=torch.Generator().manual_seed(6))
+    assert not ((plain == 1.0).any())
+    pt = task_sigmas(n, 5, 0.5, p_pure=1.0, p_async=1.0, mode="continuous", generator=torch.Generator().manual_seed(7))
+    tasks = (pt == 0).any(dim=1)
+    assert not (pt[~tasks] == 1.0).any()  # PTSS rows are not touched
+    assert ((pt[tasks] == 0) | (pt[tasks] == 1)).all()  # every task row: given at 0, the rest at 1
+    with pytest.raises(ValueError, match="p_pure"):
+        task_sigmas(2, 3, 0.5, p_pure=1.5)
+
+
 @pytest.mark.parametrize("p", [-0.1, 1.5])
 def test_task_sigmas_rejects_bad_p_cond(p):
     with pytest.raises(ValueError, match="p_cond"):

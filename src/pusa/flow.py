@@ -125,6 +125,7 @@ def task_sigmas(
     mode: Literal["grid", "continuous"] = "grid",
     generator: torch.Generator | None = None,
     patterns: Sequence[str] = CONDITION_PATTERNS,
+    p_pure: float = 0.0,
 ) -> torch.Tensor:
     """Training sigmas τ [B, F] that also draw the conditioning tasks the sampler runs (pusa's option,
     not the paper's; p_cond = 0 is exactly :func:`training_sigmas`).
@@ -134,16 +135,27 @@ def task_sigmas(
     as in PTSS's synchronous case. Otherwise the sample is PTSS with p_async. At inference every
     conditioned task is exactly this shape (given frames at 0, free frames on one schedule), a shape
     independent per-frame draws almost never produce for F ≥ 3.
+
+    With probability p_pure a conditioning task's free frames are pure noise (σ = 1), the state sampling
+    starts from. Only there do the free frames say nothing, so only there must the model read from the
+    given frames and the caption where things go; below σ ≈ 0.9 the noisy frames already show it (issue 18:
+    Pusa-mini learnt the caption's direction only once such samples were common). p_pure = 0 draws exactly
+    as before.
     """
     if not 0.0 <= p_cond <= 1.0:
         raise ValueError(f"p_cond must be in [0, 1], got {p_cond}")
+    if not 0.0 <= p_pure <= 1.0:
+        raise ValueError(f"p_pure must be in [0, 1], got {p_pure}")
     sigma = training_sigmas(batch_size, num_frames, p_async, shift, mode, generator)
     if p_cond == 0.0:
         return sigma
     shared = training_sigmas(batch_size, num_frames, 0.0, shift, mode, generator)  # [B, F], rows constant
     for b in range(batch_size):
         if float(torch.rand(1, generator=generator)) < p_cond:
-            sigma[b] = shared[b].masked_fill(condition_mask(num_frames, generator, patterns), 0.0)
+            row = shared[b]
+            if p_pure > 0 and float(torch.rand(1, generator=generator)) < p_pure:
+                row = torch.ones_like(row)
+            sigma[b] = row.masked_fill(condition_mask(num_frames, generator, patterns), 0.0)
     return sigma
 
 

@@ -21,7 +21,8 @@ def test_recipe2_runs_every_stage_and_the_result_generates(tmp_path):
     assert (work / "ae" / "psnr.csv").read_text().count("\n") == 2  # header + one checkpoint
     recipe2.stage_base(work, None, 1, 2, max_steps=2, checkpoint_every=1)
     probe = (work / "base" / "probe.csv").read_text().splitlines()
-    assert len(probe) == 3 and probe[0].startswith("step,gap")  # the go/no-go at every checkpoint
+    assert probe[0].startswith("step,sigma,gap")  # the go/no-go at every checkpoint, at each probe σ
+    assert [r.split(",")[:2] for r in probe[1:]] == [[s, str(g)] for s in ("1", "2") for g in recipe2.PROBE_SIGMAS]
     recipe2.stage_vta(work, None, 1, 2, 0.8, 4, 1e-3, "lora", max_steps=2, checkpoint_every=2)
     assert recipe2.stage_vta(work, None, 1, 2, 0.8, 4, 1e-3, "lora", max_steps=2) == work / "vta" / "final"  # done: skipped
     folder = recipe2.stage_assemble(work)

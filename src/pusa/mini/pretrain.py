@@ -69,6 +69,7 @@ class PretrainConfig:
     p_async: float = 0.0  # pusa.flow.task_sigmas: 0/0 is the base's scalar-timestep setting
     p_cond: float = 0.0
     patterns: tuple = ("i2v", "prefix", "start_end", "keyframes")
+    p_pure: float = 0.0  # share of conditioning samples with free frames at σ = 1 (pusa.flow.task_sigmas)
     threads: int | None = None  # torch threads (None: torch's default)
 
 
@@ -247,7 +248,8 @@ def pretrain(cfg: PretrainConfig, progress=print, on_checkpoint=None, build_mode
         drop = torch.rand(len(captions), generator=gen) < cfg.caption_dropout
         c = torch.where(drop[:, None, None].to(device), empty[None], c)
         b, _, f = x0.shape[:3]
-        tau = task_sigmas(b, f, cfg.p_cond, cfg.p_async, cfg.shift, "continuous", gen, list(cfg.patterns)).to(device)
+        tau = task_sigmas(b, f, cfg.p_cond, cfg.p_async, cfg.shift, "continuous", gen, list(cfg.patterns),
+                          cfg.p_pure).to(device)
         x1 = torch.randn(x0.shape, generator=noise_gen, device=device)
         timestep = 1000.0 * (tau[:, 0] if scalar else tau)
         for g in opt.param_groups:
