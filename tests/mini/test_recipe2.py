@@ -68,3 +68,36 @@ def test_recipe2_full_vta_stage_ships_the_base_and_its_delta(tmp_path):
     for (name, p), (_, q) in zip(base.named_parameters(), vta.named_parameters()):
         assert torch.allclose(p, q, atol=1e-6), name  # base + Δ is the fine-tune
     shutil.rmtree(work)
+
+
+@pytest.mark.slow
+def test_recipe2_direction_phase_becomes_the_model(tmp_path):
+    import torch
+
+    from pusa.mini import recipe2
+    from pusa.models import PusaTransformer3DModel
+
+    work = tmp_path / "work"
+    recipe2.stage_autoencoder(work, None, 1, max_steps=2, checkpoint_every=2, held_out=1, batch_size=1)
+    recipe2.stage_base(work, None, 1, 2, max_steps=2, checkpoint_every=2)
+    assert recipe2.model_stage(work) == "base"
+    assert recipe2.stage_direction(work, 2, 1, 2, checkpoint_every=1) == work / "direction" / "transformer"
+    assert recipe2.model_stage(work) == "direction"
+    cfg = json.loads((work / "direction" / "pretrain_config.json").read_text())
+    assert cfg["init"] == str(work / "base" / "transformer") and cfg["p_pure"] == recipe2.DIRECTION_P_PURE
+    probe = (work / "direction" / "probe.csv").read_text().splitlines()
+    assert len(probe) == 1 + 2 * len(recipe2.PROBE_SIGMAS)
+    assert recipe2.stage_direction(work, 2, 1, 2) == work / "direction" / "transformer"  # done: skipped
+    assert set(recipe2.cost(work)) == {"autoencoder", "base", "direction"}
+
+    def params(folder):
+        return dict(PusaTransformer3DModel.from_pretrained(str(folder), torch_dtype=torch.float32).named_parameters())
+
+    pipe = params(recipe2.stage_assemble(work) / "transformer")
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    shipped = params(recipe2.stage_ship(work, weights) / "transformer")
+    tuned, base = params(work / "direction" / "transformer"), params(work / "base" / "transformer")
+    assert any(not torch.equal(tuned[k], base[k]) for k in tuned)  # the phase moved the weights
+    for name in tuned:  # the pipeline and the shipped weights are the direction phase's, not the base's
+        assert torch.equal(pipe[name], tuned[name]) and torch.equal(shipped[name], tuned[name]), name

@@ -47,6 +47,12 @@ BASE_PATTERNS = ("i2v",) * 6 + ("prefix", "start_end", "keyframes")
 # The probe's σ: 1 is where sampling starts and the free frames show nothing, so where the caption must be read;
 # at 0.9 the noisy frames already show where the object is (docs/mini2.md).
 PROBE_SIGMAS = (0.9, 1.0)
+# Share of the base's conditioning samples whose free frames start from pure noise (pusa.flow.task_sigmas).
+BASE_P_PURE = 0.0
+# The direction phase (stage_direction): its world stream seed, steps and share of pure-noise conditioning samples.
+DIRECTION_SEED = 11
+DIRECTION_STEPS = 900
+DIRECTION_P_PURE = 0.5
 
 
 def probe_logger(folder: Path, given_first: bool, progress=print, sigmas: tuple[float, ...] = PROBE_SIGMAS):
@@ -81,7 +87,7 @@ def stage_autoencoder(work: Path, minutes: float | None, threads: int, **overrid
 
 
 def stage_base(work: Path, minutes: float | None, threads: int, batch: int, p_cond: float = 0.0,
-               patterns: tuple = BASE_PATTERNS, **overrides) -> Path:
+               patterns: tuple = BASE_PATTERNS, p_pure: float = 0.0, **overrides) -> Path:
     """``p_cond`` 0 is the paper's base (scalar timesteps, T2V only); above 0 that share of samples are
     conditioning tasks drawn from ``patterns`` (FAFM from scratch: the VTA model trained as one stage), the rest
     scalar T2V. ``overrides``: PretrainConfig fields (tests: max_steps, checkpoint_every)."""
@@ -91,11 +97,39 @@ def stage_base(work: Path, minutes: float | None, threads: int, batch: int, p_co
                                    warmup_steps=100, ema_decay=0.998, shift=3.0, mixture=(("easy", 0.8), ("medium", 0.2)),
                                    seed=BASE_SEED, workers=0, checkpoint_every=100, model=asdict(MINI2), device="cpu",
                                    autoencoder=str(work / "ae" / "autoencoder"), threads=threads, p_async=0.0,
-                                   p_cond=p_cond, patterns=tuple(patterns)), **overrides})
+                                   p_cond=p_cond, patterns=tuple(patterns), p_pure=p_pure), **overrides})
     if (work / "base" / "pretrain_result.json").exists() and _finished(work / "base"):
         return work / "base" / "transformer"
     return pretrain(cfg, progress=lambda m: print(m, flush=True),
                     on_checkpoint=probe_logger(work / "base", given_first=p_cond > 0))
+
+
+def stage_direction(work: Path, steps: int, threads: int, batch: int, p_pure: float = DIRECTION_P_PURE,
+                    **overrides) -> Path:
+    """The base's second phase: every weight fine-tuned for ``steps`` steps at a constant learning rate, on the
+    base's task mix, where a share ``p_pure`` of the conditioning samples have their free frames at σ = 1.
+    There the free frames show nothing, so the given frames and the caption alone say where the object goes:
+    the phase that makes the model read the caption's direction (docs/mini2.md). → WORK/direction/transformer.
+    ``overrides``: PretrainConfig fields (tests: checkpoint_every)."""
+    from pusa.mini.pretrain import PretrainConfig, pretrain
+
+    cfg = PretrainConfig(**{**dict(out=str(work / "direction"), max_steps=steps, batch_size=batch, lr=5e-4,
+                                   min_lr_ratio=1.0, warmup_steps=50, ema_decay=0.998, shift=3.0,
+                                   mixture=(("easy", 0.8), ("medium", 0.2)), seed=DIRECTION_SEED, workers=0,
+                                   checkpoint_every=50, model=asdict(MINI2), device="cpu",
+                                   autoencoder=str(work / "ae" / "autoencoder"),
+                                   init=str(work / "base" / "transformer"), adapter="full", p_async=0.0,
+                                   p_cond=0.8, patterns=BASE_PATTERNS, p_pure=p_pure, threads=threads),
+                            **overrides})
+    if _finished(work / "direction"):
+        return work / "direction" / "transformer"
+    return pretrain(cfg, progress=lambda m: print(m, flush=True),
+                    on_checkpoint=probe_logger(work / "direction", given_first=True))
+
+
+def model_stage(work: Path) -> str:
+    """The stage whose transformer is WORK's model: "direction" once that phase has exported, else "base"."""
+    return "direction" if (work / "direction" / "transformer" / "config.json").is_file() else "base"
 
 
 def stage_vta(work: Path, minutes: float | None, threads: int, batch: int, p_cond: float, rank: int, lr: float,
@@ -109,7 +143,7 @@ def stage_vta(work: Path, minutes: float | None, threads: int, batch: int, p_con
                                    ema_decay=0.998, shift=3.0, mixture=(("easy", 0.8), ("medium", 0.2)), seed=VTA_SEED,
                                    workers=0, checkpoint_every=100, model=asdict(MINI2), device="cpu",
                                    autoencoder=str(work / "ae" / "autoencoder"),
-                                   init=str(work / "base" / "transformer"), adapter=adapter, lora_rank=rank,
+                                   init=str(work / model_stage(work) / "transformer"), adapter=adapter, lora_rank=rank,
                                    p_async=p_async, p_cond=p_cond, patterns=tuple(patterns), threads=threads),
                             **overrides})
     if _finished(work / "vta"):
@@ -146,7 +180,7 @@ def _vta_delta(work: Path) -> dict:
 
     tuned, base = (dict(PusaTransformer3DModel.from_pretrained(str(work / stage / "transformer"),
                                                                torch_dtype=torch.float32).named_parameters())
-                   for stage in ("vta", "base"))
+                   for stage in ("vta", model_stage(work)))
     return weight_delta({k: v.detach() for k, v in tuned.items()}, {k: v.detach() for k, v in base.items()})
 
 
@@ -172,7 +206,8 @@ def _write_vta_step(work: Path, folder: Path) -> Path | None:
 
 
 def stage_assemble(work: Path) -> Path:
-    """WORK/pipeline: MiniLM + the autoencoder + the base transformer, the VTA step beside it (the LoRA, or the
+    """WORK/pipeline: MiniLM + the autoencoder + the model's transformer (:func:`model_stage`), the VTA step
+    beside it (the LoRA, or the
     full fine-tune's Δ). A full fine-tune also gets WORK/pipeline_vta, the same with the VTA transformer, which
     ``experiments/release.py --model`` runs as it is."""
     import torch
@@ -180,18 +215,18 @@ def stage_assemble(work: Path) -> Path:
     from pusa.mini import build_pipeline, load_autoencoder
     from pusa.models import PusaTransformer3DModel
 
-    stages = ("base", "vta") if _vta_full(work) else ("base",)
+    stages = (model_stage(work), "vta") if _vta_full(work) else (model_stage(work),)
     for stage in stages:
         transformer = PusaTransformer3DModel.from_pretrained(str(work / stage / "transformer"),
                                                              torch_dtype=torch.float32)
         pipe = build_pipeline(transformer, config=MINI2, vae=load_autoencoder(work / "ae" / "autoencoder"))
-        pipe.save_pretrained(work / ("pipeline" if stage == "base" else "pipeline_vta"))
+        pipe.save_pretrained(work / ("pipeline_vta" if stage == "vta" else "pipeline"))
     _write_vta_step(work, work / "pipeline")
     return work / "pipeline"
 
 
 def stage_ship(work: Path, weights: Path | None = None) -> Path:
-    """Replace the package's shipped weights with WORK's: the base transformer (one safetensors file), the
+    """Replace the package's shipped weights with WORK's: the model's transformer (one safetensors file), the
     autoencoder and the VTA step. Only after the release check says the candidate is better."""
     import shutil
 
@@ -202,7 +237,8 @@ def stage_ship(work: Path, weights: Path | None = None) -> Path:
     from pusa.models import PusaTransformer3DModel
 
     weights = weights or WEIGHTS
-    transformer = PusaTransformer3DModel.from_pretrained(str(work / "base" / "transformer"), torch_dtype=torch.float32)
+    transformer = PusaTransformer3DModel.from_pretrained(str(work / model_stage(work) / "transformer"),
+                                                         torch_dtype=torch.float32)
     for folder in (weights / TRANSFORMER.name, weights / AUTOENCODER.name):
         shutil.rmtree(folder, ignore_errors=True)
     transformer.save_pretrained(weights / TRANSFORMER.name, max_shard_size="100MB")
@@ -216,6 +252,7 @@ def cost(work: Path) -> dict:
     out = {}
     for stage, log, wall, cpu in (("autoencoder", "ae/psnr.csv", "seconds", "cpu_seconds"),
                                   ("base", "base/loss.csv", "seconds", "cpu_seconds"),
+                                  ("direction", "direction/loss.csv", "seconds", "cpu_seconds"),
                                   ("vta", "vta/loss.csv", "seconds", "cpu_seconds")):
         path = work / log
         if path.exists():
@@ -235,6 +272,12 @@ def main() -> None:
                    help="0 (the shipped recipe): no VTA stage; e.g. 55 with --base-p-cond 0 for the paper's order")
     p.add_argument("--base-p-cond", type=float, default=0.8,
                    help="base: share of conditioning-task samples (0: the paper's T2V base with scalar timesteps)")
+    p.add_argument("--base-p-pure", type=float, default=BASE_P_PURE,
+                   help="base: share of conditioning samples whose free frames are pure noise (σ = 1)")
+    p.add_argument("--direction-steps", type=int, default=DIRECTION_STEPS,
+                   help="steps of the direction phase after the base (0: none, the model before 2026-12-07)")
+    p.add_argument("--p-pure", type=float, default=DIRECTION_P_PURE,
+                   help="direction phase: share of conditioning samples whose free frames are pure noise")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--p-cond", type=float, default=0.8, help="VTA stage: share of conditioning-task samples")
     p.add_argument("--rank", type=int, default=64)
@@ -242,16 +285,19 @@ def main() -> None:
     p.add_argument("--vta-adapter", default="full", choices=["full", "lora"],
                    help="full: fine-tune every weight in the VTA stage; lora: a rank --rank LoRA")
     p.add_argument("--lr", type=float, help="VTA stage learning rate (default 5e-4 full, 1e-3 LoRA)")
-    p.add_argument("--stage", default="all", choices=["autoencoder", "base", "vta", "assemble", "ship", "all"],
+    p.add_argument("--stage", default="all",
+                   choices=["autoencoder", "base", "direction", "vta", "assemble", "ship", "all"],
                    help="ship: copy WORK's weights into the package (after experiments/release.py says so)")
     a = p.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
-    stages = ["autoencoder", "base", "vta", "assemble"] if a.stage == "all" else [a.stage]
+    stages = ["autoencoder", "base", "direction", "vta", "assemble"] if a.stage == "all" else [a.stage]
     t0 = time.time()
     if "autoencoder" in stages:
         stage_autoencoder(a.work, a.ae_minutes, a.threads)
     if "base" in stages:
-        stage_base(a.work, a.base_minutes, a.threads, a.batch, a.base_p_cond)
+        stage_base(a.work, a.base_minutes, a.threads, a.batch, a.base_p_cond, p_pure=a.base_p_pure)
+    if "direction" in stages and a.direction_steps > 0:
+        stage_direction(a.work, a.direction_steps, a.threads, a.batch, a.p_pure)
     if "vta" in stages and a.vta_minutes > 0:
         lr = a.lr if a.lr is not None else (5e-4 if a.vta_adapter == "full" else 1e-3)
         stage_vta(a.work, a.vta_minutes, a.threads, a.batch, a.p_cond, a.rank, lr, a.vta_adapter, a.p_async)
