@@ -88,6 +88,8 @@ def test_recipe2_direction_phase_becomes_the_model(tmp_path):
     probe = (work / "direction" / "probe.csv").read_text().splitlines()
     assert len(probe) == 1 + 2 * len(recipe2.PROBE_SIGMAS)
     assert recipe2.stage_direction(work, 2, 1, 2) == work / "direction" / "transformer"  # done: skipped
+    assert recipe2.stage_direction(work, 3, 1, 2, checkpoint_every=1) == work / "direction" / "transformer"
+    assert json.loads((work / "direction" / "pretrain_result.json").read_text())["steps"] == 3  # asked for more
     assert set(recipe2.cost(work)) == {"autoencoder", "base", "direction"}
 
     def params(folder):

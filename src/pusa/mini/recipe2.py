@@ -121,7 +121,7 @@ def stage_direction(work: Path, steps: int, threads: int, batch: int, p_pure: fl
                                    init=str(work / "base" / "transformer"), adapter="full", p_async=0.0,
                                    p_cond=0.8, patterns=BASE_PATTERNS, p_pure=p_pure, threads=threads),
                             **overrides})
-    if _finished(work / "direction"):
+    if _finished(work / "direction", steps):
         return work / "direction" / "transformer"
     return pretrain(cfg, progress=lambda m: print(m, flush=True),
                     on_checkpoint=probe_logger(work / "direction", given_first=True))
@@ -152,15 +152,16 @@ def stage_vta(work: Path, minutes: float | None, threads: int, batch: int, p_con
                     on_checkpoint=probe_logger(work / "vta", given_first=True))
 
 
-def _finished(run: Path) -> bool:
-    """True when the run's newest checkpoint is its last step."""
+def _finished(run: Path, steps: int | None = None) -> bool:
+    """True when the run's newest checkpoint is its last step (at least ``steps``, for a stage of fixed steps
+    that may be asked for more than it ran)."""
     from pusa.training.checkpoint import list_checkpoints, load_checkpoint
 
     ckpts = list_checkpoints(run / "checkpoints")
     if not ckpts:
         return False
     ck = load_checkpoint(ckpts[-1])
-    return ck.step >= int(ck.state["total_steps"])
+    return ck.step >= max(int(ck.state["total_steps"]), steps or 0)
 
 
 def _vta_full(work: Path) -> bool:
