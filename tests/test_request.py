@@ -73,7 +73,7 @@ def test_the_same_request_gives_the_same_video_from_all_four_faces(tmp_path):
     from pusa import conditions as C
     from pusa.cli import app
     from pusa.io import read_image, read_video
-    from pusa.mini.shipped import EXAMPLE_IMAGE, EXAMPLE_PROMPT
+    from pusa.mini.shipped import EXAMPLE_IMAGE, EXAMPLE_PROMPT, WARM_START
     from pusa.request import write_outputs
 
     gradio_client = pytest.importorskip("gradio_client")
@@ -99,7 +99,8 @@ def test_the_same_request_gives_the_same_video_from_all_four_faces(tmp_path):
     try:
         client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
         outputs = client.predict(gradio_client.handle_file(str(EXAMPLE_IMAGE)), 0.0, EXAMPLE_PROMPT, "", seed,
-                                 "default", steps, 3.0, 5.0, 1.0, 17, 64, 64, 0.9, api_name="/i2v")
+                                 "default", steps, 3.0, 5.0, 1.0, 17, 64, 64, WARM_START or 1.0,
+                                 api_name="/i2v")  # the slider's default: the model's rule, 1 = off
     finally:
         demo.close()
     web = outputs[2]["video"] if isinstance(outputs[2], dict) else outputs[2]
@@ -114,7 +115,7 @@ def test_the_same_request_gives_the_same_video_from_all_four_faces(tmp_path):
         assert f.shape == (17, 64, 64, 3), name
         assert np.array_equal(f, frames["single"]), f"{name} differs from the single run"
     settings = [json.loads(single.with_suffix(".json").read_text()), json.loads(batch.with_suffix(".json").read_text())]
-    assert all(s["warm_start"] == 0.9 and s["seed"] == seed and s["steps"] == steps for s in settings)
+    assert all(s["warm_start"] == WARM_START and s["seed"] == seed and s["steps"] == steps for s in settings)
 
 
 def _free_port() -> int:
