@@ -6,7 +6,7 @@
 
 The committed ones show the shipped Pusa-mini (``pusa ui`` without --model, one torch thread) on
 ``pusa world /tmp/w --n 1 --seed 7`` with that clip's caption, seeds as the UI drew them: they show the
-model as it is (retaken 2026-12-06 on Pusa-mini 2, warm-start slider at its default 0.9; see docs/mini2.md). Needs Debian's chromium and
+model as it is (retaken 2026-12-06 on Pusa-mini 2 with its direction phase, warm-start slider at its default 1, off; see docs/mini2.md). Needs Debian's chromium and
 ``pip install playwright`` (its own browser download is not used). Not part of the package or the
 tests (the tests take their screenshot with plain ``chromium --headless``).
 """

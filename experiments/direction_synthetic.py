@@ -8,10 +8,15 @@ drawn so the blob stays inside. The caption is "a red ball moves DIRECTION". Ima
 (latent 0 clean, unscored, timestep 0; the rest at one σ drawn at shift 3) on the same parts as the real
 trainer: Pusa-mini's transformer, MiniLM states, the FAFM loss, bf16 autocast, AdamW 5·10⁻⁴.
 
-Every 50 steps it prints the direction gap on 64 fixed clips at σ = 0.9: the loss with each caption's
-direction reversed minus the loss with the true one. The start is given by frame 0 and the speed is fixed, so
-direction is the only unknown: a model that reads it gets a gap of the order of the blob's share of the loss,
-one that does not gets 0.
+Every 50 steps it prints the direction gap on 64 fixed clips at σ = ``--probe-sigma`` (0.9): the loss with each
+caption's direction reversed minus the loss with the true one. The start is given by frame 0 and the speed is
+fixed, so direction is the only unknown: a model that reads it gets a gap of the order of the blob's share of the
+loss, one that does not gets 0.
+
+Measured (docs/mini2.md), 6 layers, 3 heads, 2 threads: with σ at shift 3 on [0, 1] the gap stayed at 0 for 955
+steps; with ``--sigma-floor 1 --probe-sigma 1`` (free latents always pure noise) it reached +0.14, the blob's
+whole share, by step 239 (8 minutes). Below σ ≈ 0.95 the noisy latents show the blob, so the caption is not
+needed there.
 """
 
 from __future__ import annotations

@@ -285,7 +285,10 @@ def test_the_embedded_model_runs_long_videos_with_its_measured_overlap_noise():
     from pusa.mini.shipped import LONG_OVERLAP_NOISE
     from pusa.request import ModelSpec, rules_for
 
-    assert rules_for(ModelSpec()).overlap_noise == LONG_OVERLAP_NOISE == 0.2
+    assert rules_for(ModelSpec()).overlap_noise == LONG_OVERLAP_NOISE
+    cfg = type("Cfg", (), {"default_num_frames": 17, "default_height": 64, "default_width": 64})
+    expected = 0.0 if LONG_OVERLAP_NOISE is None else LONG_OVERLAP_NOISE
+    assert resolve(Request(seed=0, num_frames=161), cfg, rules_for(ModelSpec())).overlap_noise == expected
 
 
 @pytest.mark.parametrize("fields, message", [

@@ -102,7 +102,7 @@ def generate(
     window: Annotated[Optional[int], typer.Option(help="Long video: pixel frames per window, r·k+1 (default: the model's frames).")] = None,
     overlap: Annotated[Optional[int], typer.Option(help="Long video: pixel frames neighbouring windows share, a multiple of r (default: a quarter of the window).")] = None,
     schedule: Annotated[Optional[str], typer.Option(help="Long video: chained (the overlap as conditioning latents) or staggered (diffusion forcing: each frame --lag steps behind the one before).")] = None,
-    overlap_noise: Annotated[Optional[float], typer.Option(help="Long video, chained: noise multiplier m of the overlap latents (default: the model's, 0.2 on the embedded Pusa-mini, else 0: kept exactly).")] = None,
+    overlap_noise: Annotated[Optional[float], typer.Option(help="Long video, chained: noise multiplier m of the overlap latents (default: the model's rule, else 0: kept exactly).")] = None,
     lag: Annotated[Optional[int], typer.Option(help="Long video, staggered: steps between neighbouring frames (default: the smallest that lets the window slide).")] = None,
     anti_drift: Annotated[Optional[float], typer.Option(help="Long video, chained: pull each window's latent mean/std to the first window's, strength in [0, 1] (default 0).")] = None,
     prompts: Annotated[Optional[Path], typer.Option(help="Long video: a prompt per range of pixel frames, one 'START-END: text' line each (inclusive; '#' comments); --prompt covers the rest.")] = None,

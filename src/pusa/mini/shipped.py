@@ -25,18 +25,20 @@ NAME = "pusa-mini (embedded)"
 # Conditioned tasks on Pusa-mini start their generated frames from the nearest given frame at σ = WARM_START
 # (``pusa generate`` and ``pusa ui`` defaults); None: from pure noise, as the paper samples. Pusa-mini 1 and
 # the first Pusa-mini 2 weights ran at 0.9 (docs/results/warm_start.md). The weights with the direction phase
-# read the caption's direction only from pure noise: over 64 held-out clips, image-to-video moved within 45° of
-# the caption in 64/64 clips from pure noise and 56/64 at 0.9, centroid error 5.5 px against 13.9 (docs/mini2.md).
+# read the caption's direction from pure noise: over 64 held-out image-to-video clips, within 45° of the caption
+# in 64/64 clips with centroid error 5.5 px, against 63/64 and 7.2 px from a warm start at 0.95 (docs/mini2.md,
+# docs/results/release_mini2_direction_warm095.md).
 WARM_START = None
 # The VTA strength plain text-to-video runs at (``pusa.request.rules_for``); None: the same model as every task.
 # Pusa-mini 2 is one transformer trained on every task with FAFM (no separate VTA step), so it is None. Pusa-mini 1
 # ran text-to-video at 0, its base weights (docs/results/non_destructive.md).
 T2V_VTA_STRENGTH = None
 # A chained long video's overlap latents enter the next window at noise multiplier m = LONG_OVERLAP_NOISE
-# (``--overlap-noise``). Measured on Pusa-mini 2 over 32 held-out 161-frame videos (docs/long_video.md): m = 0.2
-# meets issue 19's four bars on average (colour 18.4, the level of a single window; m = 0: 28.9) with background
-# drift 6.3 (m = 0: 2.5; bar 10).
-LONG_OVERLAP_NOISE = 0.2
+# (``--overlap-noise``); None: kept exactly (m = 0). The first Pusa-mini 2 weights used m = 0.2, which brought their
+# colour drift down to one window's level (docs/long_video.md). On the weights with the direction phase, over 32
+# held-out 161-frame videos, m = 0.2 no longer helps colour (24.7 against 24.5 at m = 0) and costs background
+# (7.3 against 3.8, paired +3.5 [+2.3, +4.9]): docs/results/long_video_direction/long_video.md.
+LONG_OVERLAP_NOISE = None
 
 
 def vta_step() -> Path | None:
