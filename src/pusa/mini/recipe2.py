@@ -1,7 +1,8 @@
 """Pusa-mini 2's whole recipe on a CPU, in one resumable command:
 
     nice python -m pusa.mini.recipe2 WORK                     # the shipped Pusa-mini 2 (docs/mini2.md)
-    nice python -m pusa.mini.recipe2 WORK --base-p-cond 0 --base-minutes 35 --vta-minutes 55   # the paper's order
+    nice python -m pusa.mini.recipe2 WORK --base-p-cond 0 --base-minutes 35 --direction-steps 0 --vta-minutes 55
+                                                              # the paper's order
 
 Stages, each skipped when done and resumed from its newest checkpoint when stopped:
 1. autoencoder: the learned causal autoencoder (:mod:`pusa.mini.autoencoder`, 17×64×64 → 16×5×8×8)
@@ -11,13 +12,17 @@ Stages, each skipped when done and resumed from its newest checkpoint when stopp
    with FAFM: a share ``--base-p-cond`` 0.8 of samples are conditioning tasks (image-to-video two thirds of
    them), the rest text-to-video with one σ per clip; with ``--base-p-cond 0`` it is the paper's base
    (text-to-video only, scalar timesteps) for a VTA stage to adapt;
-3. vta (``--vta-minutes`` > 0): the Pusa step on the base, trained with FAFM (per-frame σ) where a share
+3. direction (``--direction-steps``, 900; 0 skips it): the base's every weight trained further at a constant
+   learning rate on the same task mix, with half of the conditioning samples' free latents at σ = 1 (``--p-pure``),
+   where only the given frames and the caption say where things go: the phase in which the model learns to read
+   the caption's direction (docs/mini2.md) → WORK/direction/transformer, which then is WORK's model;
+4. vta (``--vta-minutes`` > 0): the Pusa step on the base, trained with FAFM (per-frame σ) where a share
    p_cond of samples are conditioning tasks (given frames at σ = 0, image-to-video the most common) and the
    rest PTSS with p_async: by default a full fine-tune of every weight → WORK/vta/transformer, or with
    ``--vta-adapter lora`` a VTA LoRA → WORK/vta/final;
-4. assemble: WORK/pipeline, a PusaPipeline folder with the three (the VTA step as the shipped files name
+5. assemble: WORK/pipeline, a PusaPipeline folder with the three (the VTA step as the shipped files name
    it), WORK/pipeline_vta for a full fine-tune, and WORK/recipe.json with each stage's wall and CPU seconds;
-5. ship (only when asked, ``--stage ship``): WORK's weights into the package, once
+6. ship (only when asked, ``--stage ship``): WORK's weights into the package, once
    ``experiments/release.py`` says the candidate beats the shipped model.
 
 Each checkpoint leaves a usable model (the stage's export is rewritten) and logs the direction probe
