@@ -12,7 +12,7 @@ Stages, each skipped when done and resumed from its newest checkpoint when stopp
    with FAFM: a share ``--base-p-cond`` 0.8 of samples are conditioning tasks (image-to-video two thirds of
    them), the rest text-to-video with one σ per clip; with ``--base-p-cond 0`` it is the paper's base
    (text-to-video only, scalar timesteps) for a VTA stage to adapt;
-3. direction (``--direction-steps``, 900; 0 skips it): the base's every weight trained further at a constant
+3. direction (``--direction-steps``, 1200; 0 skips it): the base's every weight trained further at a constant
    learning rate on the same task mix, with half of the conditioning samples' free latents at σ = 1 (``--p-pure``),
    where only the given frames and the caption say where things go: the phase in which the model learns to read
    the caption's direction (docs/mini2.md) → WORK/direction/transformer, which then is WORK's model;
@@ -56,7 +56,7 @@ PROBE_SIGMAS = (0.9, 1.0)
 BASE_P_PURE = 0.0
 # The direction phase (stage_direction): its world stream seed, steps and share of pure-noise conditioning samples.
 DIRECTION_SEED = 11
-DIRECTION_STEPS = 900
+DIRECTION_STEPS = 1200
 DIRECTION_P_PURE = 0.5
 
 

@@ -26,7 +26,7 @@ NAME = "pusa-mini (embedded)"
 # (``pusa generate`` and ``pusa ui`` defaults); None: from pure noise, as the paper samples. Pusa-mini 1 and
 # the first Pusa-mini 2 weights ran at 0.9 (docs/results/warm_start.md). The weights with the direction phase
 # read the caption's direction from pure noise: over 64 held-out image-to-video clips, within 45° of the caption
-# in 64/64 clips with centroid error 5.5 px, against 63/64 and 7.2 px from a warm start at 0.95 (docs/mini2.md,
+# in 64/64 clips with centroid error 4.6 px, against 64/64 and 5.5 px from a warm start at 0.95 (docs/mini2.md,
 # docs/results/release_mini2_direction_warm095.md).
 WARM_START = None
 # The VTA strength plain text-to-video runs at (``pusa.request.rules_for``); None: the same model as every task.
