@@ -36,8 +36,8 @@ T2V_VTA_STRENGTH = None
 # A chained long video's overlap latents enter the next window at noise multiplier m = LONG_OVERLAP_NOISE
 # (``--overlap-noise``); None: kept exactly (m = 0). The first Pusa-mini 2 weights used m = 0.2, which brought their
 # colour drift down to one window's level (docs/long_video.md). On the weights with the direction phase, over 32
-# held-out 161-frame videos, m = 0.2 no longer helps colour (24.7 against 24.5 at m = 0) and costs background
-# (7.3 against 3.8, paired +3.5 [+2.3, +4.9]): docs/results/long_video_direction/long_video.md.
+# held-out 161-frame videos, m = 0.2 no longer helps colour (22.9 against 22.3 at m = 0) and costs background
+# (5.3 against 3.4, paired +1.9 [+0.8, +3.3]): docs/results/long_video_direction/long_video.md.
 LONG_OVERLAP_NOISE = None
 
 
