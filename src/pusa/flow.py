@@ -138,7 +138,7 @@ def task_sigmas(
 
     With probability p_pure a conditioning task's free frames are pure noise (σ = 1), the state sampling
     starts from. Only there do the free frames say nothing, so only there must the model read from the
-    given frames and the caption where things go; below σ ≈ 0.9 the noisy frames already show it (issue 18:
+    given frames and the caption where things go; below σ ≈ 0.95 the noisy frames already show it (issue 18:
     Pusa-mini learnt the caption's direction only once such samples were common). p_pure = 0 draws exactly
     as before.
     """

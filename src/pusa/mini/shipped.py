@@ -7,7 +7,8 @@ packing one). A Pusa step beside them is optional, in one of two forms:
   weight, applied as W_base + s·Δ at VTA strength s.
 
 Without one, the transformer was itself trained on every task with FAFM. That is Pusa-mini 2, shipped since
-2026-12-06 (since the evening of that day with the direction phase of ``pusa.mini.recipe2``). The model cards are docs/mini2.md and docs/mini.md.
+2026-12-06 (since the evening of that day with the direction phase of ``pusa.mini.recipe2``). The model cards
+are docs/mini2.md and docs/mini.md.
 """
 
 from __future__ import annotations
