@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> None:
                                   "shipped", PAIRED)
         rows |= {f"candidate − shipped: {row}": d for d in diff.values()}
     notes = (f"Candidate: `{args.candidate}` ({budget(args.candidate)}).\n"
-             f"Conditioned tasks warm-start at {WARM_START}; \"t2v (LoRA on)\" starts from noise.")
+             + ("Conditioned tasks start from noise" if WARM_START is None else
+                f"Conditioned tasks warm-start at {WARM_START}") + "; \"t2v (LoRA on)\" starts from noise.")
     md, _ = write_results(NAME, args.out, "Candidate VTA adapter against the shipped one (Pusa-mini, as users run it)",
                           summarize(rows), command(NAME, args), time.time() - t0, notes)
     print(f"wrote {md}")

@@ -17,9 +17,11 @@ from pathlib import Path
 def read_probe(path: Path) -> dict[float, list[tuple[int, float, float, float]]]:
     """{σ: [(step, gap, low, high), …]} from a probe.csv."""
     out: dict[float, list[tuple[int, float, float, float]]] = {}
-    for row in csv.DictReader(open(path)):
-        sigma = float(row.get("sigma") or 0.9)
-        out.setdefault(sigma, []).append((int(row["step"]), float(row["gap"]), float(row["low"]), float(row["high"])))
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            sigma = float(row.get("sigma") or 0.9)
+            out.setdefault(sigma, []).append((int(row["step"]), float(row["gap"]), float(row["low"]),
+                                              float(row["high"])))
     return out
 
 

@@ -27,6 +27,8 @@ def main() -> None:
     from pusa.mini.shipped import WARM_START
 
     warm = WARM_START if a.warm_start is None else a.warm_start
+    if warm is None:
+        raise SystemExit("the shipped Pusa-mini has no warm start rule; pass --warm-start SIGMA to compare one")
     pipe = default_pipeline()
     label_w, blocks = 150, []
     for i in (int(c) for c in a.clips.split(",")):
