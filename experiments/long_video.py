@@ -4,11 +4,11 @@
 
 Each held-out world clip gives its first frame (at pixel 0, m = 0) and its caption; Pusa-mini (window: 17
 frames = 5 latents) makes ``--frames`` frames through the request path every face uses (``pusa generate
---frames 161 --image first.png@0 --prompt CAPTION``), so the embedded model's rules apply (VTA LoRA on, warm
-start 0.9 for the chained schedule). Cells compare the schedules: chained with overlap K = 1, 2, 3 latents
-(4, 8, 12 frames), overlap noise m = 0, 0.2, 0.5, anti-drift (AdaIN to the first window) on, alone and with
-m = 0.2, and staggered
-(diffusion forcing) with K = 1, 2. Per video, with the clip's known object colours and background:
+--frames 161 --image first.png@0 --prompt CAPTION``), so the embedded model's run rules apply
+(``pusa.mini.shipped``: its warm start and overlap noise, where it has them; each cell says its m). Cells
+compare the schedules: chained with overlap K = 1, 2, 3 latents (4, 8, 12 frames), overlap noise m = 0, 0.2,
+0.5, anti-drift (AdaIN to the first window) on, alone and with m = 0.2, and staggered (diffusion forcing) with
+K = 1, 2. Per video, with the clip's known object colours and background:
 
 - ``tracked``: share of frames where every object is found (the bar: ≥ 0.95);
 - ``colour_drift_err``: RGB distance of each object's colour over the last 4 frames from the first 4 (≤ 20);

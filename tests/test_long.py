@@ -30,6 +30,9 @@ from pusa.long import (
 from pusa.request import ModelRules, Request, resolve, run
 from pusa.sampling import frame_multipliers, schedule_matrix
 
+# a pipeline config with Pusa-mini's geometry, all that resolve() reads
+MINI_GEOMETRY = type("Cfg", (), {"default_num_frames": 17, "default_height": 64, "default_width": 64})
+
 KW = {"num_inference_steps": 2, "guidance_scale": 3.0, "height": 32, "width": 32}
 
 
@@ -262,7 +265,7 @@ def test_request_path_dispatches_and_one_window_is_unchanged(tiny_packing_pipe):
 
 
 def test_long_requests_take_the_conditioned_rules():
-    cfg = type("Cfg", (), {"default_num_frames": 17, "default_height": 64, "default_width": 64})
+    cfg = MINI_GEOMETRY
     rules = ModelRules(t2v_vta_strength=0.0, warm_start=0.9)
     t2v = resolve(Request(seed=0, num_frames=161), cfg, rules)
     assert t2v.vta_strength == 1.0 and t2v.warm_start == 0.9  # later windows are conditioned on their overlap
@@ -273,7 +276,7 @@ def test_long_requests_take_the_conditioned_rules():
 
 
 def test_the_models_overlap_noise_rule_fills_only_a_chained_request_that_does_not_say():
-    cfg = type("Cfg", (), {"default_num_frames": 17, "default_height": 64, "default_width": 64})
+    cfg = MINI_GEOMETRY
     rules = ModelRules(warm_start=0.9, overlap_noise=0.2)
     assert resolve(Request(seed=0, num_frames=161), cfg, rules).overlap_noise == 0.2
     assert resolve(Request(seed=0, num_frames=161, overlap_noise=0.0), cfg, rules).overlap_noise == 0.0  # said
@@ -286,7 +289,7 @@ def test_the_embedded_model_runs_long_videos_with_its_measured_overlap_noise():
     from pusa.request import ModelSpec, rules_for
 
     assert rules_for(ModelSpec()).overlap_noise == LONG_OVERLAP_NOISE
-    cfg = type("Cfg", (), {"default_num_frames": 17, "default_height": 64, "default_width": 64})
+    cfg = MINI_GEOMETRY
     expected = 0.0 if LONG_OVERLAP_NOISE is None else LONG_OVERLAP_NOISE
     assert resolve(Request(seed=0, num_frames=161), cfg, rules_for(ModelSpec())).overlap_noise == expected
 
@@ -305,7 +308,7 @@ def test_the_embedded_model_runs_long_videos_with_its_measured_overlap_noise():
     ({"overlap_noise": 1.5}, "overlap noise 1.5: must be a finite number in [0, 1]"),
 ])
 def test_bad_long_requests_get_one_line(fields, message):
-    cfg = type("Cfg", (), {"default_num_frames": 17, "default_height": 64, "default_width": 64})
+    cfg = MINI_GEOMETRY
     with pytest.raises(ValueError) as err:
         resolve(Request(seed=0, **{"num_frames": 161, **fields}), cfg)
     assert message in str(err.value) and "\n" not in str(err.value)

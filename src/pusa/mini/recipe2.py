@@ -52,8 +52,6 @@ BASE_PATTERNS = ("i2v",) * 6 + ("prefix", "start_end", "keyframes")
 # The probe's σ: 1 is where sampling starts and the free frames show nothing, so where the caption must be read;
 # at 0.9 the noisy frames already show where the object is (docs/mini2.md).
 PROBE_SIGMAS = (0.9, 1.0)
-# Share of the base's conditioning samples whose free frames start from pure noise (pusa.flow.task_sigmas).
-BASE_P_PURE = 0.0
 # The direction phase (stage_direction): its world stream seed, steps and share of pure-noise conditioning samples.
 DIRECTION_SEED = 11
 DIRECTION_STEPS = 1200
@@ -91,22 +89,36 @@ def stage_autoencoder(work: Path, minutes: float | None, threads: int, **overrid
     return train_autoencoder(cfg, progress=lambda m: print(m, flush=True))
 
 
+def _train_config(work: Path, stage: str, threads: int, batch: int, **fields):
+    """The PretrainConfig every transformer stage shares (MINI2 on WORK's autoencoder, 2-core CPU settings), with
+    the stage's own ``fields`` (and a test's overrides) on top; it trains into WORK/STAGE."""
+    from pusa.mini.pretrain import PretrainConfig
+
+    return PretrainConfig(**{**dict(out=str(work / stage), batch_size=batch, ema_decay=0.998, shift=3.0,
+                                    mixture=(("easy", 0.8), ("medium", 0.2)), workers=0, model=asdict(MINI2),
+                                    device="cpu", autoencoder=str(work / "ae" / "autoencoder"), threads=threads),
+                             **fields})
+
+
+def _train(work: Path, stage: str, cfg, given_first: bool) -> Path:
+    """Run (or resume) a transformer stage, logging the direction probe at every checkpoint."""
+    from pusa.mini.pretrain import pretrain
+
+    return pretrain(cfg, progress=lambda m: print(m, flush=True),
+                    on_checkpoint=probe_logger(work / stage, given_first=given_first))
+
+
 def stage_base(work: Path, minutes: float | None, threads: int, batch: int, p_cond: float = 0.0,
-               patterns: tuple = BASE_PATTERNS, p_pure: float = 0.0, **overrides) -> Path:
+               patterns: tuple = BASE_PATTERNS, **overrides) -> Path:
     """``p_cond`` 0 is the paper's base (scalar timesteps, T2V only); above 0 that share of samples are
     conditioning tasks drawn from ``patterns`` (FAFM from scratch: the VTA model trained as one stage), the rest
     scalar T2V. ``overrides``: PretrainConfig fields (tests: max_steps, checkpoint_every)."""
-    from pusa.mini.pretrain import PretrainConfig, pretrain
-
-    cfg = PretrainConfig(**{**dict(out=str(work / "base"), minutes=minutes, batch_size=batch, lr=5e-4,
-                                   warmup_steps=100, ema_decay=0.998, shift=3.0, mixture=(("easy", 0.8), ("medium", 0.2)),
-                                   seed=BASE_SEED, workers=0, checkpoint_every=100, model=asdict(MINI2), device="cpu",
-                                   autoencoder=str(work / "ae" / "autoencoder"), threads=threads, p_async=0.0,
-                                   p_cond=p_cond, patterns=tuple(patterns), p_pure=p_pure), **overrides})
+    cfg = _train_config(work, "base", threads, batch, **{
+        **dict(minutes=minutes, lr=5e-4, warmup_steps=100, seed=BASE_SEED, checkpoint_every=100, p_async=0.0,
+               p_cond=p_cond, patterns=tuple(patterns)), **overrides})
     if (work / "base" / "pretrain_result.json").exists() and _finished(work / "base"):
         return work / "base" / "transformer"
-    return pretrain(cfg, progress=lambda m: print(m, flush=True),
-                    on_checkpoint=probe_logger(work / "base", given_first=p_cond > 0))
+    return _train(work, "base", cfg, given_first=p_cond > 0)
 
 
 def stage_direction(work: Path, steps: int, threads: int, batch: int, p_pure: float = DIRECTION_P_PURE,
@@ -116,20 +128,13 @@ def stage_direction(work: Path, steps: int, threads: int, batch: int, p_pure: fl
     There the free frames show nothing, so the given frames and the caption alone say where the object goes:
     the phase that makes the model read the caption's direction (docs/mini2.md). → WORK/direction/transformer.
     ``overrides``: PretrainConfig fields (tests: checkpoint_every)."""
-    from pusa.mini.pretrain import PretrainConfig, pretrain
-
-    cfg = PretrainConfig(**{**dict(out=str(work / "direction"), max_steps=steps, batch_size=batch, lr=5e-4,
-                                   min_lr_ratio=1.0, warmup_steps=50, ema_decay=0.998, shift=3.0,
-                                   mixture=(("easy", 0.8), ("medium", 0.2)), seed=DIRECTION_SEED, workers=0,
-                                   checkpoint_every=50, model=asdict(MINI2), device="cpu",
-                                   autoencoder=str(work / "ae" / "autoencoder"),
-                                   init=str(work / "base" / "transformer"), adapter="full", p_async=0.0,
-                                   p_cond=0.8, patterns=BASE_PATTERNS, p_pure=p_pure, threads=threads),
-                            **overrides})
+    cfg = _train_config(work, "direction", threads, batch, **{
+        **dict(max_steps=steps, lr=5e-4, min_lr_ratio=1.0, warmup_steps=50, seed=DIRECTION_SEED, checkpoint_every=50,
+               init=str(work / "base" / "transformer"), adapter="full", p_async=0.0, p_cond=0.8,
+               patterns=BASE_PATTERNS, p_pure=p_pure), **overrides})
     if _finished(work / "direction", steps):
         return work / "direction" / "transformer"
-    return pretrain(cfg, progress=lambda m: print(m, flush=True),
-                    on_checkpoint=probe_logger(work / "direction", given_first=True))
+    return _train(work, "direction", cfg, given_first=True)
 
 
 def model_stage(work: Path) -> str:
@@ -142,19 +147,13 @@ def stage_vta(work: Path, minutes: float | None, threads: int, batch: int, p_con
     """``adapter`` "full" fine-tunes every weight (as Pusa V0.5 did on Mochi) and exports WORK/vta/transformer;
     "lora" trains a rank-``rank`` LoRA (the Wan recipe) and exports WORK/vta/final. ``overrides``: PretrainConfig
     fields (tests: max_steps, checkpoint_every)."""
-    from pusa.mini.pretrain import PretrainConfig, pretrain
-
-    cfg = PretrainConfig(**{**dict(out=str(work / "vta"), minutes=minutes, batch_size=batch, lr=lr, warmup_steps=50,
-                                   ema_decay=0.998, shift=3.0, mixture=(("easy", 0.8), ("medium", 0.2)), seed=VTA_SEED,
-                                   workers=0, checkpoint_every=100, model=asdict(MINI2), device="cpu",
-                                   autoencoder=str(work / "ae" / "autoencoder"),
-                                   init=str(work / model_stage(work) / "transformer"), adapter=adapter, lora_rank=rank,
-                                   p_async=p_async, p_cond=p_cond, patterns=tuple(patterns), threads=threads),
-                            **overrides})
+    cfg = _train_config(work, "vta", threads, batch, **{
+        **dict(minutes=minutes, lr=lr, warmup_steps=50, seed=VTA_SEED, checkpoint_every=100,
+               init=str(work / model_stage(work) / "transformer"), adapter=adapter, lora_rank=rank, p_async=p_async,
+               p_cond=p_cond, patterns=tuple(patterns)), **overrides})
     if _finished(work / "vta"):
         return work / "vta" / ("final" if adapter == "lora" else "transformer")
-    return pretrain(cfg, progress=lambda m: print(m, flush=True),
-                    on_checkpoint=probe_logger(work / "vta", given_first=True))
+    return _train(work, "vta", cfg, given_first=True)
 
 
 def _finished(run: Path, steps: int | None = None) -> bool:
@@ -278,8 +277,6 @@ def main() -> None:
                    help="0 (the shipped recipe): no VTA stage; e.g. 55 with --base-p-cond 0 for the paper's order")
     p.add_argument("--base-p-cond", type=float, default=0.8,
                    help="base: share of conditioning-task samples (0: the paper's T2V base with scalar timesteps)")
-    p.add_argument("--base-p-pure", type=float, default=BASE_P_PURE,
-                   help="base: share of conditioning samples whose free frames are pure noise (σ = 1)")
     p.add_argument("--direction-steps", type=int, default=DIRECTION_STEPS,
                    help="steps of the direction phase after the base (0: none, the model before 2026-12-07)")
     p.add_argument("--p-pure", type=float, default=DIRECTION_P_PURE,
@@ -301,7 +298,7 @@ def main() -> None:
     if "autoencoder" in stages:
         stage_autoencoder(a.work, a.ae_minutes, a.threads)
     if "base" in stages:
-        stage_base(a.work, a.base_minutes, a.threads, a.batch, a.base_p_cond, p_pure=a.base_p_pure)
+        stage_base(a.work, a.base_minutes, a.threads, a.batch, a.base_p_cond)
     if "direction" in stages and a.direction_steps > 0:
         stage_direction(a.work, a.direction_steps, a.threads, a.batch, a.p_pure)
     if "vta" in stages and a.vta_minutes > 0:
