@@ -116,6 +116,11 @@ def condition_mask(num_frames: int, generator: torch.Generator | None = None,
     return mask
 
 
+# p_high's band (task_sigmas): the σ of text-to-video's first sampling steps (10 steps at shift 5 visit 1, 0.98,
+# 0.95, 0.92, 0.88), where Pusa-mini's text-to-video reads the caption's direction least (docs/mini2.md).
+HIGH_BAND = (0.85, 1.0)
+
+
 def task_sigmas(
     batch_size: int,
     num_frames: int,
@@ -126,9 +131,11 @@ def task_sigmas(
     generator: torch.Generator | None = None,
     patterns: Sequence[str] = CONDITION_PATTERNS,
     p_pure: float = 0.0,
+    p_high: float = 0.0,
+    high_band: tuple[float, float] = HIGH_BAND,
 ) -> torch.Tensor:
     """Training sigmas τ [B, F] that also draw the conditioning tasks the sampler runs (pusa's option,
-    not the paper's; p_cond = 0 is exactly :func:`training_sigmas`).
+    not the paper's; p_cond = p_high = 0 is exactly :func:`training_sigmas`).
 
     With probability p_cond a sample is a conditioning task: the frames of :func:`condition_mask` get
     σ = 0 (given clean, as an m = 0 condition is at inference) and all other frames share one σ drawn
@@ -141,13 +148,23 @@ def task_sigmas(
     given frames and the caption where things go; below σ ≈ 0.95 the noisy frames already show it (issue 18:
     Pusa-mini learnt the caption's direction only once such samples were common). p_pure = 0 draws exactly
     as before.
+
+    With probability p_high a sample that is not a conditioning task (text-to-video) has every frame at one σ
+    drawn uniformly from ``high_band``: the first sampling steps of text-to-video, where nothing but the caption
+    can say which way the object goes and the noisy frames must be made to agree with it. p_high = 0 draws
+    exactly as before.
     """
     if not 0.0 <= p_cond <= 1.0:
         raise ValueError(f"p_cond must be in [0, 1], got {p_cond}")
     if not 0.0 <= p_pure <= 1.0:
         raise ValueError(f"p_pure must be in [0, 1], got {p_pure}")
+    if not 0.0 <= p_high <= 1.0:
+        raise ValueError(f"p_high must be in [0, 1], got {p_high}")
+    low, high = high_band
+    if not 0.0 <= low < high <= 1.0:
+        raise ValueError(f"high_band must be 0 ≤ low < high ≤ 1, got {high_band}")
     sigma = training_sigmas(batch_size, num_frames, p_async, shift, mode, generator)
-    if p_cond == 0.0:
+    if p_cond == 0.0 and p_high == 0.0:
         return sigma
     shared = training_sigmas(batch_size, num_frames, 0.0, shift, mode, generator)  # [B, F], rows constant
     for b in range(batch_size):
@@ -156,6 +173,9 @@ def task_sigmas(
             if p_pure > 0 and float(torch.rand(1, generator=generator)) < p_pure:
                 row = torch.ones_like(row)
             sigma[b] = row.masked_fill(condition_mask(num_frames, generator, patterns), 0.0)
+        elif p_high > 0 and float(torch.rand(1, generator=generator)) < p_high:
+            u = float(torch.rand(1, generator=generator))
+            sigma[b] = low + (high - low) * u
     return sigma
 
 

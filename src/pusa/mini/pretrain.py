@@ -70,6 +70,7 @@ class PretrainConfig:
     p_cond: float = 0.0
     patterns: tuple = ("i2v", "prefix", "start_end", "keyframes")
     p_pure: float = 0.0  # share of conditioning samples with free frames at σ = 1 (pusa.flow.task_sigmas)
+    p_high: float = 0.0  # share of text-to-video samples at σ in pusa.flow.HIGH_BAND (pusa.flow.task_sigmas)
     threads: int | None = None  # torch threads (None: torch's default)
 
 
@@ -249,7 +250,7 @@ def pretrain(cfg: PretrainConfig, progress=print, on_checkpoint=None, build_mode
         c = torch.where(drop[:, None, None].to(device), empty[None], c)
         b, _, f = x0.shape[:3]
         tau = task_sigmas(b, f, cfg.p_cond, cfg.p_async, cfg.shift, "continuous", gen, list(cfg.patterns),
-                          cfg.p_pure).to(device)
+                          cfg.p_pure, cfg.p_high).to(device)
         x1 = torch.randn(x0.shape, generator=noise_gen, device=device)
         timestep = 1000.0 * (tau[:, 0] if scalar else tau)
         for g in opt.param_groups:

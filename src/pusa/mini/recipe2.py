@@ -12,7 +12,7 @@ Stages, each skipped when done and resumed from its newest checkpoint when stopp
    with FAFM: a share ``--base-p-cond`` 0.8 of samples are conditioning tasks (image-to-video two thirds of
    them), the rest text-to-video with one σ per clip; with ``--base-p-cond 0`` it is the paper's base
    (text-to-video only, scalar timesteps) for a VTA stage to adapt;
-3. direction (``--direction-steps``, 1200; 0 skips it): the base's every weight trained further at a constant
+3. direction (``--direction-steps``, 1500; 0 skips it): the base's every weight trained further at a constant
    learning rate on the same task mix, with half of the conditioning samples' free latents at σ = 1 (``--p-pure``),
    where only the given frames and the caption say where things go: the phase in which the model learns to read
    the caption's direction (docs/mini2.md) → WORK/direction/transformer, which then is WORK's model;
@@ -54,18 +54,22 @@ BASE_PATTERNS = ("i2v",) * 6 + ("prefix", "start_end", "keyframes")
 PROBE_SIGMAS = (0.9, 1.0)
 # The direction phase (stage_direction): its world stream seed, steps and share of pure-noise conditioning samples.
 DIRECTION_SEED = 11
-DIRECTION_STEPS = 1200
+DIRECTION_STEPS = 1500
 DIRECTION_P_PURE = 0.5
+DIRECTION_P_HIGH = 0.0  # share of its text-to-video samples at σ in pusa.flow.HIGH_BAND
+# The text-to-video probe's σ: where the shipped weights' text-to-video direction gap peaks (docs/mini2.md).
+PROBE_T2V_SIGMAS = (0.95,)
 
 
-def probe_logger(folder: Path, given_first: bool, progress=print, sigmas: tuple[float, ...] = PROBE_SIGMAS):
-    """An ``on_checkpoint`` callback that logs the direction gap at each of ``sigmas`` to FOLDER/probe.csv."""
+def probe_logger(folder: Path, given_first: bool, progress=print, sigmas: tuple[float, ...] = PROBE_SIGMAS,
+                 name: str = "probe.csv"):
+    """An ``on_checkpoint`` callback that logs the direction gap at each of ``sigmas`` to FOLDER/NAME."""
     state: dict = {}
 
     def log(model, step, vae, text) -> None:
         from pusa.mini.probe import DirectionProbe
 
-        path = folder / "probe.csv"
+        path = folder / name
         new = not path.exists()
         with open(path, "a", newline="") as f:
             w = csv.writer(f)
@@ -76,7 +80,8 @@ def probe_logger(folder: Path, given_first: bool, progress=print, sigmas: tuple[
                     state[sigma] = DirectionProbe(vae, text, sigma=sigma, given_first=given_first)
                 gap = state[sigma](model)
                 w.writerow((step, sigma, f"{gap.mean:.5f}", f"{gap.low:.5f}", f"{gap.high:.5f}", f"{gap.loss:.5f}"))
-                progress(f"{folder.name} step {step}: direction gap at σ {sigma} {gap}")
+                task = "I2V" if given_first else "T2V"
+                progress(f"{folder.name} step {step}: {task} direction gap at σ {sigma} {gap}")
 
     return log
 
@@ -100,12 +105,20 @@ def _train_config(work: Path, stage: str, threads: int, batch: int, **fields):
                              **fields})
 
 
-def _train(work: Path, stage: str, cfg, given_first: bool) -> Path:
-    """Run (or resume) a transformer stage, logging the direction probe at every checkpoint."""
+def _train(work: Path, stage: str, cfg, given_first: bool, t2v_probe: bool = False) -> Path:
+    """Run (or resume) a transformer stage, logging the direction probe at every checkpoint (``t2v_probe``: the
+    text-to-video one too, to FOLDER/probe_t2v.csv)."""
     from pusa.mini.pretrain import pretrain
 
-    return pretrain(cfg, progress=lambda m: print(m, flush=True),
-                    on_checkpoint=probe_logger(work / stage, given_first=given_first))
+    loggers = [probe_logger(work / stage, given_first=given_first)]
+    if t2v_probe:
+        loggers.append(probe_logger(work / stage, False, sigmas=PROBE_T2V_SIGMAS, name="probe_t2v.csv"))
+
+    def log(*args) -> None:
+        for each in loggers:
+            each(*args)
+
+    return pretrain(cfg, progress=lambda m: print(m, flush=True), on_checkpoint=log)
 
 
 def stage_base(work: Path, minutes: float | None, threads: int, batch: int, p_cond: float = 0.0,
@@ -122,19 +135,20 @@ def stage_base(work: Path, minutes: float | None, threads: int, batch: int, p_co
 
 
 def stage_direction(work: Path, steps: int, threads: int, batch: int, p_pure: float = DIRECTION_P_PURE,
-                    **overrides) -> Path:
+                    p_high: float = DIRECTION_P_HIGH, **overrides) -> Path:
     """The base's second phase: every weight fine-tuned for ``steps`` steps at a constant learning rate, on the
     base's task mix, where a share ``p_pure`` of the conditioning samples have their free frames at σ = 1.
     There the free frames show nothing, so the given frames and the caption alone say where the object goes:
-    the phase that makes the model read the caption's direction (docs/mini2.md). → WORK/direction/transformer.
+    the phase that makes the model read the caption's direction (docs/mini2.md). A share ``p_high`` of its
+    text-to-video samples have every frame at σ in pusa.flow.HIGH_BAND. → WORK/direction/transformer.
     ``overrides``: PretrainConfig fields (tests: checkpoint_every)."""
     cfg = _train_config(work, "direction", threads, batch, **{
         **dict(max_steps=steps, lr=5e-4, min_lr_ratio=1.0, warmup_steps=50, seed=DIRECTION_SEED, checkpoint_every=50,
                init=str(work / "base" / "transformer"), adapter="full", p_async=0.0, p_cond=0.8,
-               patterns=BASE_PATTERNS, p_pure=p_pure), **overrides})
+               patterns=BASE_PATTERNS, p_pure=p_pure, p_high=p_high), **overrides})
     if _finished(work / "direction", steps):
         return work / "direction" / "transformer"
-    return _train(work, "direction", cfg, given_first=True)
+    return _train(work, "direction", cfg, given_first=True, t2v_probe=True)
 
 
 def model_stage(work: Path) -> str:
@@ -281,6 +295,8 @@ def main() -> None:
                    help="steps of the direction phase after the base (0: none, the model before 2026-12-07)")
     p.add_argument("--p-pure", type=float, default=DIRECTION_P_PURE,
                    help="direction phase: share of conditioning samples whose free frames are pure noise")
+    p.add_argument("--p-high", type=float, default=DIRECTION_P_HIGH,
+                   help="direction phase: share of text-to-video samples at σ in pusa.flow.HIGH_BAND")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--p-cond", type=float, default=0.8, help="VTA stage: share of conditioning-task samples")
     p.add_argument("--rank", type=int, default=64)
@@ -300,7 +316,7 @@ def main() -> None:
     if "base" in stages:
         stage_base(a.work, a.base_minutes, a.threads, a.batch, a.base_p_cond)
     if "direction" in stages and a.direction_steps > 0:
-        stage_direction(a.work, a.direction_steps, a.threads, a.batch, a.p_pure)
+        stage_direction(a.work, a.direction_steps, a.threads, a.batch, a.p_pure, a.p_high)
     if "vta" in stages and a.vta_minutes > 0:
         lr = a.lr if a.lr is not None else (5e-4 if a.vta_adapter == "full" else 1e-3)
         stage_vta(a.work, a.vta_minutes, a.threads, a.batch, a.p_cond, a.rank, lr, a.vta_adapter, a.p_async)
