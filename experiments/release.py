@@ -15,11 +15,18 @@ model's own, or ``--warm-start`` / ``--t2v-strength`` for a candidate folder. Pe
 - start–end (frames 0 and 16 given): centroid error over frames 1–15.
 - extension (frames 0–8 given): centroid error over frames 9–16, and the same for "hold frame 8" (the
   video frozen after the given frames), the baseline it must beat.
+
+``--rows FILE`` keeps the per-clip scores (json); ``--against FILE`` adds the paired differences "this −
+reference" per task against another run's rows (same clips, same seeds), the release check's question:
+
+    python experiments/release.py --shipped --rows shipped.json --name release_shipped
+    python experiments/release.py --model WORK/pipeline --against shipped.json --name release_candidate
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 import time
@@ -27,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 from report import write_results
-from stats import bootstrap_ci
+from stats import PAIRED_SEP, bootstrap_ci
 
 BARS = {  # (row, metric): (comparison, threshold) — issue 18's "Done when"
     ("i2v", "within_45"): (">=", 0.9), ("i2v", "centroid_px"): ("<=", 5.0), ("i2v", "shape_ok"): (">=", 0.9),
@@ -48,12 +55,13 @@ def models_for(args):
     return Models(spec, rules=ModelRules(args.t2v_strength if args.lora else None, warm))
 
 
-def video_of(models, task: str, clip, seed: int, steps: int) -> np.ndarray:
+def video_of(models, task: str, clip, seed: int, steps: int, shift: float | None = None) -> np.ndarray:
     from pusa.mini.evaluate import task_conditions
     from pusa.request import Request, generate
 
     conditions = task_conditions("extend" if task == "extend" else task, clip)
-    gen = generate(Request(prompt=clip.caption, conditions=tuple(conditions), seed=seed, steps=steps), models)
+    gen = generate(Request(prompt=clip.caption, conditions=tuple(conditions), seed=seed, steps=steps, shift=shift),
+                   models)
     return (np.clip(gen.frames, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
@@ -76,6 +84,20 @@ def score(task: str, video: np.ndarray, clip) -> dict[str, float]:
     hold = np.concatenate([video[:EXTEND_KEEP], np.repeat(video[EXTEND_KEEP - 1:EXTEND_KEEP], n - EXTEND_KEEP, 0)])
     return {"centroid_px": object_distance(video, clip, range(EXTEND_KEEP, n)),
             "hold_px": object_distance(hold, clip, range(EXTEND_KEEP, n))}
+
+
+def paired(rows: dict[str, list[dict]], reference: dict[str, list[dict]]) -> dict:
+    """Per task in both runs: the bootstrap of per-clip differences "this − reference" (same clip, same seed)."""
+    out = {}
+    for task, rs in rows.items():
+        ref = reference.get(task)
+        if ref is None:
+            continue
+        if len(ref) != len(rs):
+            raise SystemExit(f"--against: {task} has {len(ref)} clips there and {len(rs)} here; use the same --n")
+        out[f"{task}{PAIRED_SEP}reference"] = {
+            k: bootstrap_ci([a[k] - b[k] for a, b in zip(rs, ref) if np.isfinite(a[k] - b[k])]) for k in rs[0]}
+    return out
 
 
 def verdicts(table) -> str:
@@ -101,10 +123,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--t2v-strength", type=float, default=1.0, help="candidate rule: VTA LoRA strength for T2V")
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--shift", type=float, help="sampling shift (default: the preset's, as pusa generate)")
     p.add_argument("--tasks", default=",".join(TASKS))
     p.add_argument("--name", default="release")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "results")
+    p.add_argument("--rows", type=Path, help="write the per-clip scores here (json)")
+    p.add_argument("--against", type=Path, help="a reference run's --rows: add paired differences per task")
     args = p.parse_args(argv)
+    reference = json.loads(args.against.read_text()) if args.against else None
     tasks = args.tasks.split(",")
     models = models_for(args)
     rows: dict[str, list[dict[str, float]]] = {t: [] for t in tasks}
@@ -112,12 +138,17 @@ def main(argv: list[str] | None = None) -> None:
     for i in range(args.n):
         clip = heldout_clip(i)
         for task in tasks:
-            rows[task].append(score(task, video_of(models, task, clip, i, args.steps), clip))
+            rows[task].append(score(task, video_of(models, task, clip, i, args.steps, args.shift), clip))
         print(f"clip {i + 1}/{args.n} {time.time() - t0:.0f}s", flush=True)
     table = {t: {k: bootstrap_ci([r[k] for r in rs if np.isfinite(r[k])]) for k in rs[0]} for t, rs in rows.items()}
+    if reference is not None:
+        table.update(paired(rows, reference))
+    if args.rows:
+        args.rows.write_text(json.dumps(rows) + "\n")
     seconds, cpu = time.time() - t0, time.process_time() - cpu0
+    shift = "" if args.shift is None else f", shift {args.shift:g}"
     notes = (f"Bars of issue 18 (n = {args.n} held-out easy clips, seed = clip index, {args.steps} steps, "
-             f"CFG 3):\n\n{verdicts(table)}\n\nCPU time {cpu / 60:.1f} min.")
+             f"CFG 3{shift}):\n\n{verdicts(table)}\n\nCPU time {cpu / 60:.1f} min.")
     cmd = shlex.join(["python", "experiments/release.py", *(sys.argv[1:] if argv is None else argv)])
     title = f"Release bars: {'the embedded Pusa-mini' if args.shipped else args.model.name}"
     md, _ = write_results(args.name, args.out, title, table, cmd, seconds, notes)

@@ -3,8 +3,9 @@
     python scripts/plot_direction_gap.py WORK [--out docs/direction_gap.png]
 
 Reads WORK/base/probe.csv and WORK/direction/probe.csv (``pusa.mini.recipe2.probe_logger``; older base logs
-have no σ column and were measured at σ = 0.9) and plots the gap L(reversed caption) − L(true caption) with
-its 95% CI against the samples seen, one line per σ.
+have no σ column and were measured at σ = 0.9), and WORK/direction/probe_t2v.csv (the text-to-video probe,
+no frame given) where the run has one, and plots the gap L(reversed caption) − L(true caption) with its 95% CI
+against the samples seen, one line per probe and σ.
 """
 
 from __future__ import annotations
@@ -40,21 +41,22 @@ def main() -> None:
 
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     base_steps = 0
-    for stage, style in (("base", "--"), ("direction", "-")):
-        path = a.work / stage / "probe.csv"
+    for stage, name, task, style in (("base", "probe.csv", "", "--"), ("direction", "probe.csv", "", "-"),
+                                     ("direction", "probe_t2v.csv", "T2V, ", ":")):
+        path = a.work / stage / name
         if not path.exists():
             continue
         for sigma, rows in sorted(read_probe(path).items()):
             x = [(base_steps + s) * a.batch / 1000 for s, *_ in rows]
-            line, = ax.plot(x, [g for _, g, _, _ in rows], style, marker=".", label=f"{stage}, σ = {sigma:g}")
+            line, = ax.plot(x, [g for _, g, _, _ in rows], style, marker=".", label=f"{stage}, {task}σ = {sigma:g}")
             ax.fill_between(x, [lo for *_, lo, _ in rows], [hi for *_, hi in rows], color=line.get_color(), alpha=0.2)
-        if stage == "base":
+        if stage == "base" and name == "probe.csv":
             base_steps = max(s for rows in read_probe(path).values() for s, *_ in rows)
             ax.axvline(base_steps * a.batch / 1000, color="grey", lw=0.8)
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xlabel("thousand training clips")
     ax.set_ylabel("loss gap, reversed − true caption")
-    ax.set_title("Does the model read the caption's direction? (32 held-out clips, frame 0 given)")
+    ax.set_title("Does the model read the caption's direction? (32 held-out clips; frame 0 given, but in T2V)", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     with atomic_path(a.out, overwrite=True) as tmp:

@@ -384,6 +384,31 @@ def test_task_sigmas_p_pure_share_of_tasks_at_one():
         task_sigmas(2, 3, 0.5, p_pure=1.5)
 
 
+def test_task_sigmas_p_high_puts_a_share_of_t2v_rows_in_the_band():
+    from pusa.flow import HIGH_BAND
+
+    n, p, low = 4000, 0.6, HIGH_BAND[0]
+    s = task_sigmas(n, 5, 0.5, p_async=0.0, shift=3.0, p_high=p, mode="continuous",
+                    generator=torch.Generator().manual_seed(8))
+    tasks = (s == 0).any(dim=1)
+    t2v = s[~tasks]
+    assert (t2v == t2v[:, :1]).all()  # p_async 0: every text-to-video row has one σ
+    share = (t2v[:, 0] >= low).float().mean().item()
+    above = 1 - (low / (3 - 2 * low))  # P(shift-3 σ ≥ low) for the rows left as they were: σ = 3u / (1 + 2u)
+    want = p + (1 - p) * above
+    assert abs(share - want) < 5 * math.sqrt(want * (1 - want) / len(t2v))
+    def draw(**kw):
+        return task_sigmas(256, 5, 0.5, mode="continuous", generator=torch.Generator().manual_seed(8), **kw)
+
+    assert torch.equal(draw(p_high=0.0), draw())  # p_high 0 draws exactly as before
+    only = task_sigmas(64, 5, 0.0, p_high=1.0, mode="continuous", generator=torch.Generator().manual_seed(9))
+    assert ((only >= low) & (only <= 1)).all() and (only == only[:, :1]).all()  # p_cond 0: every row in the band
+    with pytest.raises(ValueError, match="p_high"):
+        task_sigmas(2, 3, 0.5, p_high=-0.1)
+    with pytest.raises(ValueError, match="high_band"):
+        task_sigmas(2, 3, 0.5, p_high=0.5, high_band=(0.9, 0.8))
+
+
 @pytest.mark.parametrize("p", [-0.1, 1.5])
 def test_task_sigmas_rejects_bad_p_cond(p):
     with pytest.raises(ValueError, match="p_cond"):

@@ -87,6 +87,9 @@ def test_recipe2_direction_phase_becomes_the_model(tmp_path):
     assert cfg["init"] == str(work / "base" / "transformer") and cfg["p_pure"] == recipe2.DIRECTION_P_PURE
     probe = (work / "direction" / "probe.csv").read_text().splitlines()
     assert len(probe) == 1 + 2 * len(recipe2.PROBE_SIGMAS)
+    assert cfg["p_high"] == recipe2.DIRECTION_P_HIGH
+    probe_t2v = (work / "direction" / "probe_t2v.csv").read_text().splitlines()  # the text-to-video probe too
+    assert len(probe_t2v) == 1 + 2 * len(recipe2.PROBE_T2V_SIGMAS)
     assert recipe2.stage_direction(work, 2, 1, 2) == work / "direction" / "transformer"  # done: skipped
     assert recipe2.stage_direction(work, 3, 1, 2, checkpoint_every=1) == work / "direction" / "transformer"
     assert json.loads((work / "direction" / "pretrain_result.json").read_text())["steps"] == 3  # asked for more

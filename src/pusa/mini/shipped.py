@@ -7,7 +7,7 @@ packing one). A Pusa step beside them is optional, in one of two forms:
   weight, applied as W_base + s·Δ at VTA strength s.
 
 Without one, the transformer was itself trained on every task with FAFM. That is Pusa-mini 2, shipped since
-2026-12-06 (since the evening of that day with the direction phase of ``pusa.mini.recipe2``). The model cards
+2026-12-06 (since the evening of that day with the 1,500-step direction phase of ``pusa.mini.recipe2``). The model cards
 are docs/mini2.md and docs/mini.md.
 """
 
@@ -27,8 +27,8 @@ NAME = "pusa-mini (embedded)"
 # (``pusa generate`` and ``pusa ui`` defaults); None: from pure noise, as the paper samples. Pusa-mini 1 and
 # the first Pusa-mini 2 weights ran at 0.9 (docs/results/warm_start.md). The weights with the direction phase
 # read the caption's direction from pure noise: over 64 held-out image-to-video clips, within 45° of the caption
-# in 64/64 clips with centroid error 4.6 px, against 64/64 and 5.5 px from a warm start at 0.95 (docs/mini2.md,
-# docs/results/release_mini2_direction_warm095.md).
+# in 64/64 clips with centroid error 4.1 px, against 64/64 and 4.8 px from a warm start at 0.95 (docs/mini2.md,
+# docs/results/release_mini2_direction1500_warm095.md).
 WARM_START = None
 # The VTA strength plain text-to-video runs at (``pusa.request.rules_for``); None: the same model as every task.
 # Pusa-mini 2 is one transformer trained on every task with FAFM (no separate VTA step), so it is None. Pusa-mini 1
@@ -37,8 +37,8 @@ T2V_VTA_STRENGTH = None
 # A chained long video's overlap latents enter the next window at noise multiplier m = LONG_OVERLAP_NOISE
 # (``--overlap-noise``); None: kept exactly (m = 0). The first Pusa-mini 2 weights used m = 0.2, which brought their
 # colour drift down to one window's level (docs/long_video.md). On the weights with the direction phase, over 32
-# held-out 161-frame videos, m = 0.2 no longer helps colour (22.9 against 22.3 at m = 0) and costs background
-# (5.3 against 3.4, paired +1.9 [+0.8, +3.3]): docs/results/long_video_direction/long_video.md.
+# held-out 161-frame videos, m = 0.2 no longer helps colour (17.8 against 14.9 at m = 0) and costs background
+# (7.3 against 4.1, paired +3.2 [+1.9, +4.7]): docs/results/long_video_direction1500/long_video.md.
 LONG_OVERLAP_NOISE = None
 
 
