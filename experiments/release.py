@@ -143,8 +143,11 @@ def main(argv: list[str] | None = None) -> None:
     table = {t: {k: bootstrap_ci([r[k] for r in rs if np.isfinite(r[k])]) for k in rs[0]} for t, rs in rows.items()}
     if reference is not None:
         table.update(paired(rows, reference))
-    if args.rows:
-        args.rows.write_text(json.dumps(rows) + "\n")
+    if args.rows:  # like the page, replaced atomically
+        from pusa.io import atomic_path
+
+        with atomic_path(args.rows, overwrite=True) as tmp:
+            tmp.write_text(json.dumps(rows) + "\n")
     seconds, cpu = time.time() - t0, time.process_time() - cpu0
     shift = "" if args.shift is None else f", shift {args.shift:g}"
     notes = (f"Bars of issue 18 (n = {args.n} held-out easy clips, seed = clip index, {args.steps} steps, "

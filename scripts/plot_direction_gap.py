@@ -56,7 +56,8 @@ def main() -> None:
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xlabel("thousand training clips")
     ax.set_ylabel("loss gap, reversed − true caption")
-    ax.set_title("Does the model read the caption's direction? (32 held-out clips; frame 0 given, but in T2V)", fontsize=10)
+    ax.set_title("Does the model read the caption's direction? (32 held-out clips; frame 0 given, but in T2V)",
+                 fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     with atomic_path(a.out, overwrite=True) as tmp:
