@@ -19,6 +19,7 @@ from stats import bootstrap_ci
 
 def main(argv: list[str] | None = None) -> None:
     from pusa.mini import load_autoencoder
+    from pusa.mini.autoencoder import to_pixels
     from pusa.mini.evaluate import heldout_clip
     from pusa.mini.shipped import AUTOENCODER
     from pusa.world.metrics import aligned_shape_iou
@@ -30,9 +31,8 @@ def main(argv: list[str] | None = None) -> None:
     scores: dict[str, list[float]] = {k: [] for k in ("true_iou", "true_ok", "autoencoder_iou", "autoencoder_ok")}
     for i in range(args.n):
         clip = heldout_clip(i)
-        x = torch.from_numpy(clip.frames).float().div(127.5).sub(1).permute(3, 0, 1, 2)[None]  # [1, 3, T, H, W]
         with torch.no_grad():
-            y = ae(x)[0].permute(1, 2, 3, 0).clamp(-1, 1)
+            y = ae(to_pixels(torch.from_numpy(clip.frames)[None]))[0].permute(1, 2, 3, 0).clamp(-1, 1)
         decoded = ((y + 1) * 127.5 + 0.5).to(torch.uint8).numpy()
         for name, video in (("true", clip.frames), ("autoencoder", decoded)):
             iou = aligned_shape_iou(video[1:], clip.frames[0], clip.colours[0])
