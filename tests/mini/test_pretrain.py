@@ -41,6 +41,18 @@ def test_lr_warms_up_then_decays_to_the_floor():
     assert lr_at(100, cfg, 100) == pytest.approx(1e-4)
 
 
+def test_lr_decay_steps_give_warmup_stable_decay():
+    cfg = PretrainConfig(out="x", lr=1e-3, warmup_steps=10, min_lr_ratio=1.0, decay_steps=40)
+    assert lr_at(30, cfg, 100) == pytest.approx(1e-3)  # stable
+    assert lr_at(59, cfg, 100) == pytest.approx(1e-3)  # the step before the decay
+    assert lr_at(60, cfg, 100) == pytest.approx(1e-3)  # the decay's first step, (100 - 60) / 40 of the rate
+    assert lr_at(80, cfg, 100) == pytest.approx(0.5e-3)
+    assert lr_at(99, cfg, 100) == pytest.approx(1e-3 / 40)
+    assert lr_at(100, cfg, 100) == 0.0
+    # without decay_steps the constant rate runs to the end
+    assert lr_at(99, PretrainConfig(out="x", lr=1e-3, warmup_steps=10, min_lr_ratio=1.0), 100) == pytest.approx(1e-3)
+
+
 def test_tiny_pretraining_learns_resumes_and_exports(tmp_path):
     from pusa.models import PusaTransformer3DModel
 

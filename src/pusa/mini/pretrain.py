@@ -49,6 +49,7 @@ class PretrainConfig:
     lr: float = 5e-4
     min_lr_ratio: float = 0.05
     warmup_steps: int = 300
+    decay_steps: int = 0  # the last steps' learning rate falls linearly to 0 (a warmup-stable-decay schedule)
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     ema_decay: float = 0.9995  # 0: no EMA, export the trained weights
@@ -112,11 +113,16 @@ class WorldStream(torch.utils.data.IterableDataset):
 
 
 def lr_at(step: int, cfg: PretrainConfig, total: int) -> float:
-    """Linear warmup, then cosine decay to min_lr_ratio·lr at ``total``."""
+    """Linear warmup, then cosine decay to min_lr_ratio·lr at ``total``; with ``decay_steps`` = D > 0 that rate
+    is further scaled by (total − step) / D over the last D steps, reaching 0 at ``total`` (with min_lr_ratio 1:
+    warmup, a constant rate, then a linear decay)."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     progress = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
-    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+    rate = cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+    if cfg.decay_steps > 0 and step >= total - cfg.decay_steps:
+        rate *= max(0.0, total - step) / cfg.decay_steps
+    return rate
 
 
 class TextEncoder:

@@ -57,6 +57,7 @@ DIRECTION_SEED = 11
 DIRECTION_STEPS = 1500
 DIRECTION_P_PURE = 0.5
 DIRECTION_P_HIGH = 0.0  # share of its text-to-video samples at σ in pusa.flow.HIGH_BAND
+DIRECTION_DECAY = 0  # its last steps, over which the learning rate falls linearly to 0 (0: constant to the end)
 # The text-to-video probe's σ: where the shipped weights' text-to-video direction gap peaks (docs/mini2.md).
 PROBE_T2V_SIGMAS = (0.95,)
 
@@ -135,17 +136,18 @@ def stage_base(work: Path, minutes: float | None, threads: int, batch: int, p_co
 
 
 def stage_direction(work: Path, steps: int, threads: int, batch: int, p_pure: float = DIRECTION_P_PURE,
-                    p_high: float = DIRECTION_P_HIGH, **overrides) -> Path:
+                    p_high: float = DIRECTION_P_HIGH, decay: int = DIRECTION_DECAY, **overrides) -> Path:
     """The base's second phase: every weight fine-tuned for ``steps`` steps at a constant learning rate, on the
     base's task mix, where a share ``p_pure`` of the conditioning samples have their free frames at σ = 1.
     There the free frames show nothing, so the given frames and the caption alone say where the object goes:
     the phase that makes the model read the caption's direction (docs/mini2.md). A share ``p_high`` of its
-    text-to-video samples have every frame at σ in pusa.flow.HIGH_BAND. → WORK/direction/transformer.
+    text-to-video samples have every frame at σ in pusa.flow.HIGH_BAND. Over its last ``decay`` steps the learning
+    rate falls linearly to 0. → WORK/direction/transformer.
     ``overrides``: PretrainConfig fields (tests: checkpoint_every)."""
     cfg = _train_config(work, "direction", threads, batch, **{
         **dict(max_steps=steps, lr=5e-4, min_lr_ratio=1.0, warmup_steps=50, seed=DIRECTION_SEED, checkpoint_every=50,
                init=str(work / "base" / "transformer"), adapter="full", p_async=0.0, p_cond=0.8,
-               patterns=BASE_PATTERNS, p_pure=p_pure, p_high=p_high), **overrides})
+               patterns=BASE_PATTERNS, p_pure=p_pure, p_high=p_high, decay_steps=decay), **overrides})
     if _finished(work / "direction", steps):
         return work / "direction" / "transformer"
     return _train(work, "direction", cfg, given_first=True, t2v_probe=True)
@@ -297,6 +299,8 @@ def main() -> None:
                    help="direction phase: share of conditioning samples whose free frames are pure noise")
     p.add_argument("--p-high", type=float, default=DIRECTION_P_HIGH,
                    help="direction phase: share of text-to-video samples at σ in pusa.flow.HIGH_BAND")
+    p.add_argument("--direction-decay", type=int, default=DIRECTION_DECAY,
+                   help="direction phase: its last steps, over which the learning rate falls linearly to 0")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--p-cond", type=float, default=0.8, help="VTA stage: share of conditioning-task samples")
     p.add_argument("--rank", type=int, default=64)
@@ -316,7 +320,7 @@ def main() -> None:
     if "base" in stages:
         stage_base(a.work, a.base_minutes, a.threads, a.batch, a.base_p_cond)
     if "direction" in stages and a.direction_steps > 0:
-        stage_direction(a.work, a.direction_steps, a.threads, a.batch, a.p_pure, a.p_high)
+        stage_direction(a.work, a.direction_steps, a.threads, a.batch, a.p_pure, a.p_high, a.direction_decay)
     if "vta" in stages and a.vta_minutes > 0:
         lr = a.lr if a.lr is not None else (5e-4 if a.vta_adapter == "full" else 1e-3)
         stage_vta(a.work, a.vta_minutes, a.threads, a.batch, a.p_cond, a.rank, lr, a.vta_adapter, a.p_async)
