@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from report import write_results
+from report import weights_id, write_results
 from stats import PAIRED_SEP, bootstrap_ci
 
 BARS = {  # (row, metric): (comparison, threshold) — issue 18's "Done when"
@@ -55,12 +55,14 @@ def models_for(args):
     return Models(spec, rules=ModelRules(args.t2v_strength if args.lora else None, warm))
 
 
-def video_of(models, task: str, clip, seed: int, steps: int, shift: float | None = None) -> np.ndarray:
+def video_of(models, task: str, clip, seed: int, steps: int, shift: float | None = None,
+             cfg: float | None = None) -> np.ndarray:
     from pusa.mini.evaluate import task_conditions
     from pusa.request import Request, generate
 
     conditions = task_conditions("extend" if task == "extend" else task, clip)
-    gen = generate(Request(prompt=clip.caption, conditions=tuple(conditions), seed=seed, steps=steps, shift=shift),
+    gen = generate(Request(prompt=clip.caption, conditions=tuple(conditions), seed=seed, steps=steps, shift=shift,
+                           cfg=cfg),
                    models)
     return (np.clip(gen.frames, 0, 1) * 255 + 0.5).astype(np.uint8)
 
@@ -124,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--shift", type=float, help="sampling shift (default: the preset's, as pusa generate)")
+    p.add_argument("--cfg", type=float, help="guidance scale (default: the preset's, as pusa generate)")
     p.add_argument("--tasks", default=",".join(TASKS))
     p.add_argument("--name", default="release")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "results")
@@ -138,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     for i in range(args.n):
         clip = heldout_clip(i)
         for task in tasks:
-            rows[task].append(score(task, video_of(models, task, clip, i, args.steps, args.shift), clip))
+            rows[task].append(score(task, video_of(models, task, clip, i, args.steps, args.shift, args.cfg), clip))
         print(f"clip {i + 1}/{args.n} {time.time() - t0:.0f}s", flush=True)
     table = {t: {k: bootstrap_ci([r[k] for r in rs if np.isfinite(r[k])]) for k in rs[0]} for t, rs in rows.items()}
     if reference is not None:
@@ -150,11 +153,13 @@ def main(argv: list[str] | None = None) -> None:
             tmp.write_text(json.dumps(rows) + "\n")
     seconds, cpu = time.time() - t0, time.process_time() - cpu0
     shift = "" if args.shift is None else f", shift {args.shift:g}"
+    guidance = "CFG 3 (the preset's)" if args.cfg is None else f"CFG {args.cfg:g}"
     notes = (f"Bars of issue 18 (n = {args.n} held-out easy clips, seed = clip index, {args.steps} steps, "
-             f"CFG 3{shift}):\n\n{verdicts(table)}\n\nCPU time {cpu / 60:.1f} min.")
+             f"{guidance}{shift}):\n\n{verdicts(table)}\n\nCPU time {cpu / 60:.1f} min.")
     cmd = shlex.join(["python", "experiments/release.py", *(sys.argv[1:] if argv is None else argv)])
     title = f"Release bars: {'the embedded Pusa-mini' if args.shipped else args.model.name}"
-    md, _ = write_results(args.name, args.out, title, table, cmd, seconds, notes)
+    md, _ = write_results(args.name, args.out, title, table, cmd, seconds, notes,
+                          None if args.shipped else weights_id(args.model))
     print(verdicts(table))
     print(f"wrote {md}")
 

@@ -19,14 +19,19 @@ def fmt(v: float) -> str:
     return f"{v:.3g}" if abs(v) < 1 else f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
 
 
-def weights_id() -> str:
-    """Short sha256 of the shipped transformer and VTA LoRA files, so a table names the weights it measured."""
-    from pusa.mini.shipped import LORA, TRANSFORMER
+def weights_id(model: Path | None = None) -> str:
+    """Short sha256 of the weight files a table measured, so it names them: the shipped transformer, autoencoder
+    and VTA LoRA, or (``model``, a PusaPipeline folder) that folder's transformer and autoencoder ("vae")."""
+    from pusa.mini.shipped import AUTOENCODER, LORA, TRANSFORMER
 
     def sha(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else "missing"
 
-    return f"transformer {sha(TRANSFORMER / 'diffusion_pytorch_model.safetensors')}, VTA LoRA {sha(LORA)}"
+    weights = "diffusion_pytorch_model.safetensors"
+    if model is not None:
+        return f"{model}: transformer {sha(model / 'transformer' / weights)}, autoencoder {sha(model / 'vae' / weights)}"
+    return (f"transformer {sha(TRANSFORMER / weights)}, autoencoder {sha(AUTOENCODER / weights)}, "
+            f"VTA LoRA {sha(LORA)}")
 
 
 def cpu_note() -> str:
@@ -37,8 +42,10 @@ def cpu_note() -> str:
     return f"{torch.get_num_threads()} torch threads on {os.cpu_count()} CPUs"
 
 
-def markdown(title: str, table: Table, command: str, seconds: float, notes: str = "", image: str = "") -> str:
-    """The results page: one row per (cell, metric), then notes, the plot, the command, wall time and weights."""
+def markdown(title: str, table: Table, command: str, seconds: float, notes: str = "", image: str = "",
+             weights: str | None = None) -> str:
+    """The results page: one row per (cell, metric), then notes, the plot, the command, wall time and weights
+    (``weights``: their name; default: the shipped ones, :func:`weights_id`)."""
     lines = [f"# {title}", "", "| cell | metric | mean | 95% CI | n |", "|---|---|---|---|---|"]
     for cell, metrics in table.items():
         for metric, s in metrics.items():
@@ -52,7 +59,8 @@ def markdown(title: str, table: Table, command: str, seconds: float, notes: str 
         lines += [f"![{Path(image).stem}]({image})", ""]
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     cost = f"Wall time {seconds / 60:.1f} min, CPU time {time.process_time() / 60:.1f} min"  # CPU: this process, all threads
-    lines += ["Regenerate:", "", f"    {command}", "", f"{cost} ({stamp}, {cpu_note()}); weights: {weights_id()}.", ""]
+    lines += ["Regenerate:", "", f"    {command}", "", f"{cost} ({stamp}, {cpu_note()}); "
+              f"weights: {weights or weights_id()}.", ""]
     return "\n".join(lines)
 
 
@@ -72,7 +80,7 @@ def read_markdown(text: str) -> tuple[str, Table]:
 
 
 def write_results(name: str, out: str | Path, title: str, table: Table, command: str, seconds: float,
-                  notes: str = "") -> tuple[Path, Path]:
+                  notes: str = "", weights: str | None = None) -> tuple[Path, Path]:
     """Write OUT/NAME.md and OUT/NAME.png atomically (replacing older ones); returns both paths."""
     from pusa.io import atomic_path
 
@@ -81,5 +89,5 @@ def write_results(name: str, out: str | Path, title: str, table: Table, command:
     with atomic_path(png, overwrite=True) as tmp:
         plot(tmp, title, table)
     with atomic_path(md, overwrite=True) as tmp:
-        tmp.write_text(markdown(title, table, command, seconds, notes, png.name))
+        tmp.write_text(markdown(title, table, command, seconds, notes, png.name, weights))
     return md, png

@@ -3,7 +3,7 @@
 import numpy as np
 from PIL import Image
 from plots import panels
-from report import markdown, read_markdown, write_results
+from report import markdown, read_markdown, weights_id, write_results
 from stats import Stat, paired_differences, summarize
 
 
@@ -43,7 +43,20 @@ def test_a_page_reads_back_to_its_table_and_paired_cells_get_their_own_panel(tmp
 
 def test_markdown_names_the_weights():
     text = markdown("T", {"c": {"m": Stat(1.0, 0.5, 1.5, 3)}}, "cmd", 1.0)
-    assert "weights: transformer " in text and "VTA LoRA " in text
+    assert "weights: transformer " in text and "autoencoder " in text and "VTA LoRA " in text
+
+
+def test_a_candidate_folder_is_named_by_its_own_weights(tmp_path):
+    import hashlib
+
+    for part, data in (("transformer", b"candidate"), ("vae", b"decoder")):
+        (tmp_path / part).mkdir()
+        (tmp_path / part / "diffusion_pytorch_model.safetensors").write_bytes(data)
+    name = weights_id(tmp_path)
+    assert hashlib.sha256(b"candidate").hexdigest()[:12] in name and hashlib.sha256(b"decoder").hexdigest()[:12] in name
+    assert weights_id() not in name  # not the shipped weights' hashes
+    text = markdown("T", {"c": {"m": Stat(1.0, 0.5, 1.5, 3)}}, "cmd", 1.0, weights=name)
+    assert f"weights: {name}." in text
 
 
 def test_a_point_outside_its_interval_still_plots(tmp_path):
