@@ -12,10 +12,11 @@ Stages, each skipped when done and resumed from its newest checkpoint when stopp
    with FAFM: a share ``--base-p-cond`` 0.8 of samples are conditioning tasks (image-to-video two thirds of
    them), the rest text-to-video with one σ per clip; with ``--base-p-cond 0`` it is the paper's base
    (text-to-video only, scalar timesteps) for a VTA stage to adapt;
-3. direction (``--direction-steps``, 1500; 0 skips it): the base's every weight trained further at a constant
-   learning rate on the same task mix, with half of the conditioning samples' free latents at σ = 1 (``--p-pure``),
-   where only the given frames and the caption say where things go: the phase in which the model learns to read
-   the caption's direction (docs/mini2.md) → WORK/direction/transformer, which then is WORK's model;
+3. direction (``--direction-steps``, 2000; 0 skips it): the base's every weight trained further on the same task
+   mix at a constant learning rate that falls linearly to 0 over the last 500 steps (``--direction-decay``), with
+   half of the conditioning samples' free latents at σ = 1 (``--p-pure``), where only the given frames and the
+   caption say where things go: the phase in which the model learns to read the caption's direction
+   (docs/mini2.md) → WORK/direction/transformer, which then is WORK's model;
 4. vta (``--vta-minutes`` > 0): the Pusa step on the base, trained with FAFM (per-frame σ) where a share
    p_cond of samples are conditioning tasks (given frames at σ = 0, image-to-video the most common) and the
    rest PTSS with p_async: by default a full fine-tune of every weight → WORK/vta/transformer, or with
@@ -54,10 +55,10 @@ BASE_PATTERNS = ("i2v",) * 6 + ("prefix", "start_end", "keyframes")
 PROBE_SIGMAS = (0.9, 1.0)
 # The direction phase (stage_direction): its world stream seed, steps and share of pure-noise conditioning samples.
 DIRECTION_SEED = 11
-DIRECTION_STEPS = 1500
+DIRECTION_STEPS = 2000
 DIRECTION_P_PURE = 0.5
 DIRECTION_P_HIGH = 0.0  # share of its text-to-video samples at σ in pusa.flow.HIGH_BAND
-DIRECTION_DECAY = 0  # its last steps, over which the learning rate falls linearly to 0 (0: constant to the end)
+DIRECTION_DECAY = 500  # its last steps, over which the learning rate falls linearly to 0 (0: constant to the end)
 # The text-to-video probe's σ: where the shipped weights' text-to-video direction gap peaks (docs/mini2.md).
 PROBE_T2V_SIGMAS = (0.95,)
 
