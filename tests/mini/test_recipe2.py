@@ -88,6 +88,7 @@ def test_recipe2_direction_phase_becomes_the_model(tmp_path):
     probe = (work / "direction" / "probe.csv").read_text().splitlines()
     assert len(probe) == 1 + 2 * len(recipe2.PROBE_SIGMAS)
     assert cfg["p_high"] == recipe2.DIRECTION_P_HIGH
+    assert cfg["decay_steps"] == min(recipe2.DIRECTION_DECAY, 2)  # never longer than the phase
     probe_t2v = (work / "direction" / "probe_t2v.csv").read_text().splitlines()  # the text-to-video probe too
     assert len(probe_t2v) == 1 + 2 * len(recipe2.PROBE_T2V_SIGMAS)
     assert recipe2.stage_direction(work, 2, 1, 2) == work / "direction" / "transformer"  # done: skipped

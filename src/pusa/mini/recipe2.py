@@ -148,7 +148,8 @@ def stage_direction(work: Path, steps: int, threads: int, batch: int, p_pure: fl
     cfg = _train_config(work, "direction", threads, batch, **{
         **dict(max_steps=steps, lr=5e-4, min_lr_ratio=1.0, warmup_steps=50, seed=DIRECTION_SEED, checkpoint_every=50,
                init=str(work / "base" / "transformer"), adapter="full", p_async=0.0, p_cond=0.8,
-               patterns=BASE_PATTERNS, p_pure=p_pure, p_high=p_high, decay_steps=decay), **overrides})
+               patterns=BASE_PATTERNS, p_pure=p_pure, p_high=p_high, decay_steps=min(decay, steps)),
+           **overrides})
     if _finished(work / "direction", steps):
         return work / "direction" / "transformer"
     return _train(work, "direction", cfg, given_first=True, t2v_probe=True)
@@ -313,6 +314,8 @@ def main() -> None:
                    choices=["autoencoder", "base", "direction", "vta", "assemble", "ship", "all"],
                    help="ship: copy WORK's weights into the package (after experiments/release.py says so)")
     a = p.parse_args()
+    if a.direction_decay < 0 or a.direction_steps < 0:
+        p.error("--direction-steps and --direction-decay must be ≥ 0 (decay: the phase's last steps, 0 for none)")
     a.work.mkdir(parents=True, exist_ok=True)
     stages = ["autoencoder", "base", "direction", "vta", "assemble"] if a.stage == "all" else [a.stage]
     t0 = time.time()

@@ -7,8 +7,8 @@ packing one). A Pusa step beside them is optional, in one of two forms:
   weight, applied as W_base + s·Δ at VTA strength s.
 
 Without one, the transformer was itself trained on every task with FAFM. That is Pusa-mini 2, shipped since
-2026-12-06 (since the evening of that day with the 1,500-step direction phase of ``pusa.mini.recipe2``). The model cards
-are docs/mini2.md and docs/mini.md.
+2026-12-06 (since the night of that day with the 2,000-step direction phase of ``pusa.mini.recipe2``, its learning
+rate decayed to 0 over the last 500 steps). The model cards are docs/mini2.md and docs/mini.md.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ NAME = "pusa-mini (embedded)"
 # Conditioned tasks on Pusa-mini start their generated frames from the nearest given frame at σ = WARM_START
 # (``pusa generate`` and ``pusa ui`` defaults); None: from pure noise, as the paper samples. Pusa-mini 1 and
 # the first Pusa-mini 2 weights ran at 0.9 (docs/results/warm_start.md). The weights with the direction phase
-# read the caption's direction from pure noise: over 64 held-out image-to-video clips, within 45° of the caption
-# in 64/64 clips with centroid error 4.1 px, against 64/64 and 4.8 px from a warm start at 0.95 (docs/mini2.md,
-# docs/results/release_mini2_direction1500_warm095.md).
+# read the caption's direction from pure noise: over 64 held-out image-to-video clips, the 1,500-step weights
+# moved within 45° of the caption in 64/64 clips with centroid error 4.1 px, against 64/64 and 4.8 px from a warm
+# start at 0.95 (docs/mini2.md, docs/results/release_mini2_direction1500_warm095.md); the shipped ones: 3.6 px.
 WARM_START = None
 # The VTA strength plain text-to-video runs at (``pusa.request.rules_for``); None: the same model as every task.
 # Pusa-mini 2 is one transformer trained on every task with FAFM (no separate VTA step), so it is None. Pusa-mini 1
