@@ -36,9 +36,10 @@ WARM_START = None
 T2V_VTA_STRENGTH = None
 # A chained long video's overlap latents enter the next window at noise multiplier m = LONG_OVERLAP_NOISE
 # (``--overlap-noise``); None: kept exactly (m = 0). The first Pusa-mini 2 weights used m = 0.2, which brought their
-# colour drift down to one window's level (docs/long_video.md). On the weights with the direction phase, over 32
-# held-out 161-frame videos, m = 0.2 no longer helps colour (17.8 against 14.9 at m = 0) and costs background
-# (7.3 against 4.1, paired +3.2 [+1.9, +4.7]): docs/results/long_video_direction1500/long_video.md.
+# colour drift down to one window's level (docs/long_video.md). On the shipped weights, over 32 held-out
+# 161-frame videos, m = 0.2 does not significantly help colour (12.4 against 14.8 at m = 0, paired −2.4 [−5.6,
+# +0.8]) and costs background (6.9 against 3.3, paired +3.6 [+2.2, +5.2]):
+# docs/results/long_video_direction2000/long_video.md.
 LONG_OVERLAP_NOISE = None
 
 
