@@ -17,24 +17,24 @@ N_FAST = 4
 # passed the 300 s default, so this file gets more.
 pytestmark = pytest.mark.timeout(900)
 
-# Measured on the shipped weights (Pusa-mini 2 with its 1,500-step direction phase, 2026-12-06), first 4 held-out
+# Measured on the shipped weights (Pusa-mini 2 with its 2,000-step direction phase, 2026-12-06), first 4 held-out
 # clips, 10 steps, CFG 3, float32, this CPU, no warm start: I2V colour 1.00, shape 1.00, direction 1.00 (4 of 4),
-# trajectory 4.7 / 3.6 / 1.6 / 4.2 px (mean 3.5), subject consistency 0.50 (0.56 / 0.56 / 0.34 / 0.56), frame-0
+# trajectory 3.7 / 2.5 / 2.3 / 3.8 px (mean 3.1), subject consistency 0.53 (0.42 / 0.75 / 0.35 / 0.61), frame-0
 # PSNR 34.3–37.5 dB through the learned autoencoder; start–end 0.05–0.15 px, end-frame PSNR 34.6–36.0 dB;
-# extension seam 1.8 / 3.6 / 2.9 / 1.9 px (mean 2.6). (The 1,200-step weights: shape 0.75, trajectory mean 3.8,
-# subject consistency 0.42, seam mean 2.8.) The first Pusa-mini 2 weights read no direction (0 of 4
+# extension seam 1.4 / 2.9 / 2.4 / 1.7 px (mean 2.1). (The 1,500-step weights: trajectory mean 3.5, subject
+# consistency 0.50, seam mean 2.6.) The first Pusa-mini 2 weights read no direction (0 of 4
 # here); a random-weight transformer scores colour 0 and a seam near the 90 px diagonal. These bars catch
 # regressions; the goals are in docs/mini2.md (n = 64).
 COLOUR_I2V, SHAPE_I2V, SUBJECT_I2V = 0.75, 0.2, 0.10
 DIRECTION_I2V, TRAJECTORY_I2V_PX = 0.75, 8.0
 START_END_PX, SEAM_PX = 1.0, 10.0
-# T2V, n = 64 through the request path (docs/results/release_mini2_direction1500.md): colour 1.00 [1.00, 1.00];
+# T2V, n = 64 through the request path (docs/results/release_mini2_direction2000.md): colour 1.00 [1.00, 1.00];
 # Pusa-mini 2 is one transformer, so the "base weights" run (VTA strength 0) is the same model.
 COLOUR_T2V = 0.8
 
 # What `pusa generate` runs on the mini for conditioned tasks (pusa.mini.shipped.WARM_START: since the direction
-# phase none, so these rows equal the plain ones). Measured, first 4 clips, float32: I2V background_err 5.4 / 3.3 /
-# 2.3 / 2.5 (mean 3.4), extension background_err mean 3.0. The first Pusa-mini 2 weights at warm start 0.9: 3.3
+# phase none, so these rows equal the plain ones). Measured, first 4 clips, float32: I2V background_err 5.4 / 3.4 /
+# 2.5 / 2.6 (mean 3.5), extension background_err mean 3.2. The first Pusa-mini 2 weights at warm start 0.9: 3.3
 # and 2.9 too; Pusa-mini 1 needed the warm start for its background (16.8 → 7.9).
 BACKGROUND_I2V_WARM, SEAM_PX_WARM = 6.0, 10.0
 
