@@ -28,7 +28,8 @@ NAME = "pusa-mini (embedded)"
 # the first Pusa-mini 2 weights ran at 0.9 (docs/results/warm_start.md). The weights with the direction phase
 # read the caption's direction from pure noise: over 64 held-out image-to-video clips, the 1,500-step weights
 # moved within 45° of the caption in 64/64 clips with centroid error 4.1 px, against 64/64 and 4.8 px from a warm
-# start at 0.95 (docs/mini2.md, docs/results/release_mini2_direction1500_warm095.md); the shipped ones: 3.6 px.
+# start at 0.95 (docs/results/release_mini2_direction1500_warm095.md); the shipped ones 3.6 px against 4.3 px
+# (paired +0.66 [+0.33, +1.03], docs/results/release_mini2_direction2000_warm095.md, docs/mini2.md).
 WARM_START = None
 # The VTA strength plain text-to-video runs at (``pusa.request.rules_for``); None: the same model as every task.
 # Pusa-mini 2 is one transformer trained on every task with FAFM (no separate VTA step), so it is None. Pusa-mini 1
