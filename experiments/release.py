@@ -61,9 +61,8 @@ def video_of(models, task: str, clip, seed: int, steps: int, shift: float | None
     from pusa.request import Request, generate
 
     conditions = task_conditions("extend" if task == "extend" else task, clip)
-    gen = generate(Request(prompt=clip.caption, conditions=tuple(conditions), seed=seed, steps=steps, shift=shift,
-                           cfg=cfg),
-                   models)
+    request = Request(prompt=clip.caption, conditions=tuple(conditions), seed=seed, steps=steps, shift=shift, cfg=cfg)
+    gen = generate(request, models)
     return (np.clip(gen.frames, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 

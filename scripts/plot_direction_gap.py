@@ -46,12 +46,13 @@ def main() -> None:
         path = a.work / stage / name
         if not path.exists():
             continue
-        for sigma, rows in sorted(read_probe(path).items()):
+        probe = read_probe(path)
+        for sigma, rows in sorted(probe.items()):
             x = [(base_steps + s) * a.batch / 1000 for s, *_ in rows]
             line, = ax.plot(x, [g for _, g, _, _ in rows], style, marker=".", label=f"{stage}, {task}σ = {sigma:g}")
             ax.fill_between(x, [lo for *_, lo, _ in rows], [hi for *_, hi in rows], color=line.get_color(), alpha=0.2)
         if stage == "base" and name == "probe.csv":
-            base_steps = max(s for rows in read_probe(path).values() for s, *_ in rows)
+            base_steps = max(s for rows in probe.values() for s, *_ in rows)
             ax.axvline(base_steps * a.batch / 1000, color="grey", lw=0.8)
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xlabel("thousand training clips")

@@ -397,6 +397,7 @@ def test_task_sigmas_p_high_puts_a_share_of_t2v_rows_in_the_band():
     above = 1 - (low / (3 - 2 * low))  # P(shift-3 σ ≥ low) for the rows left as they were: σ = 3u / (1 + 2u)
     want = p + (1 - p) * above
     assert abs(share - want) < 5 * math.sqrt(want * (1 - want) / len(t2v))
+
     def draw(**kw):
         return task_sigmas(256, 5, 0.5, mode="continuous", generator=torch.Generator().manual_seed(8), **kw)
 
